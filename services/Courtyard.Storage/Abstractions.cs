@@ -1,0 +1,115 @@
+namespace Courtyard.Storage;
+
+// The contract every storage provider (SQLite, PostgreSQL) implements and the shared conformance suite checks.
+// Grains use IStateStore; the event bus uses the outbox, inbox and dead-letter stores. A state write, the outbox
+// rows it appends and the inbox mark it consumes are committed in ONE transaction.
+
+/// <summary>A grain's persisted state as stored: opaque bytes and an integer version used as the ETag.</summary>
+public sealed record StoredState(string StateType, string Key, byte[] Data, long Version);
+
+/// <summary>An integration event to publish, appended in the same transaction as the state change that caused it.</summary>
+/// <param name="Partition">Ordering key (the courtyard id): events of one partition are published in commit order.</param>
+/// <param name="Topic">Pub/sub topic.</param>
+/// <param name="EventType">CloudEvents type, e.g. <c>courtyard.councils.proposal_passed.v1</c>.</param>
+/// <param name="Payload">The protobuf message, already JSON-formatted.</param>
+/// <param name="TraceParent">W3C traceparent of the activity that produced the event, carried to consumers.</param>
+public sealed record OutboxMessage(string Partition, string Topic, string EventType, string Payload, string? TraceParent = null);
+
+/// <summary>An outbox row as stored. <see cref="Id"/> is assigned by the database and never changes.</summary>
+public sealed record OutboxRecord(long Id, string Partition, string Topic, string EventType, string Payload,
+    string? TraceParent, DateTimeOffset CreatedAt, int Attempts);
+
+/// <summary>"Consumer <paramref name="Consumer"/> has handled event <paramref name="EventId"/> from <paramref name="Source"/>."</summary>
+public sealed record InboxMark(string Consumer, string Source, string EventId);
+
+/// <summary>
+/// One unit of the storage transaction. <see cref="ExpectedVersion"/> is 0 when the caller believes no row exists.
+/// <see cref="Data"/> null means "clear the state" (delete the row). On success the row's version is ExpectedVersion + 1
+/// (a cleared row's version is gone; the next write expects 0 again).
+/// </summary>
+public sealed class StateWrite
+{
+    public required string StateType { get; init; }
+    public required string Key { get; init; }
+    public byte[]? Data { get; init; }
+    public long ExpectedVersion { get; init; }
+    public IReadOnlyList<OutboxMessage> Outbox { get; init; } = [];
+    /// <summary>When set, the write is applied only if this mark was not recorded before (exactly-once effects).</summary>
+    public InboxMark? Consumes { get; init; }
+}
+
+public enum WriteOutcome
+{
+    /// <summary>State, outbox rows and inbox mark are durable.</summary>
+    Committed,
+    /// <summary>The inbox mark was already recorded: nothing was written.</summary>
+    AlreadyConsumed,
+}
+
+public sealed record WriteResult(WriteOutcome Outcome, long NewVersion, IReadOnlyList<long> OutboxIds);
+
+/// <summary>
+/// The stored version differs from the expected one: someone else wrote in between. Nothing was written.
+/// Grains drop their activation on it (the next call reloads); gRPC callers see ABORTED.
+/// </summary>
+public sealed class InconsistentStateException(string stateType, string key, long expectedVersion, long? storedVersion)
+    : Exception($"State {stateType}/{key} changed underneath: expected version {expectedVersion}, stored {(storedVersion?.ToString() ?? "none")}.")
+{
+    public string StateType { get; } = stateType;
+    public string Key { get; } = key;
+    public long ExpectedVersion { get; } = expectedVersion;
+    public long? StoredVersion { get; } = storedVersion;
+}
+
+public interface IStateStore
+{
+    Task<StoredState?> ReadAsync(string stateType, string key, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Commits the write durably (group-committed with concurrent writes; acknowledged only once on disk).
+    /// Throws <see cref="InconsistentStateException"/> on a version mismatch, leaving nothing written.
+    /// </summary>
+    Task<WriteResult> WriteAsync(StateWrite write, CancellationToken cancellationToken = default);
+}
+
+public interface IOutboxStore
+{
+    /// <summary>Unsent rows, oldest first (by id), at most <paramref name="max"/>.</summary>
+    Task<IReadOnlyList<OutboxRecord>> ReadUnsentAsync(int max, CancellationToken cancellationToken = default);
+    Task MarkSentAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken = default);
+    Task RecordFailedAttemptAsync(long id, CancellationToken cancellationToken = default);
+    /// <summary>Appends rows in their own transaction (for events not tied to a state change).</summary>
+    Task<IReadOnlyList<long>> AppendAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken = default);
+    Task<OutboxStats> GetStatsAsync(CancellationToken cancellationToken = default);
+}
+
+public sealed record OutboxStats(long Unsent, DateTimeOffset? OldestUnsentCreatedAt);
+
+public interface IInboxStore
+{
+    Task<bool> ContainsAsync(InboxMark mark, CancellationToken cancellationToken = default);
+    /// <summary>Records the mark alone; false when it was already there.</summary>
+    Task<bool> TryRecordAsync(InboxMark mark, CancellationToken cancellationToken = default);
+}
+
+/// <summary>An event a consumer gave up on after repeated failures, kept to be listed and replayed.</summary>
+public sealed record DeadLetter(long Id, string Consumer, string Source, string EventId, string EventType, string Topic,
+    string Partition, string CloudEventJson, string LastError, int Attempts, DateTimeOffset DeadAt);
+
+public interface IDeadLetterStore
+{
+    Task<long> AddAsync(DeadLetter letter, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<DeadLetter>> ListAsync(string? consumer, int max, CancellationToken cancellationToken = default);
+    Task<DeadLetter?> GetAsync(long id, CancellationToken cancellationToken = default);
+    Task<bool> RemoveAsync(long id, CancellationToken cancellationToken = default);
+    Task<long> CountAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>One database (a service owns one): all the stores over it, created and migrated on open.</summary>
+public interface IStorageProvider : IAsyncDisposable
+{
+    IStateStore State { get; }
+    IOutboxStore Outbox { get; }
+    IInboxStore Inbox { get; }
+    IDeadLetterStore DeadLetters { get; }
+}
