@@ -105,6 +105,25 @@ public interface IDeadLetterStore
     Task<long> CountAsync(CancellationToken cancellationToken = default);
 }
 
+/// <summary>A durable reminder: wakes grain (GrainType, Key) at DueAt, then every Period if set.</summary>
+public sealed record ReminderRecord(string GrainType, string Key, string Name, DateTimeOffset DueAt, TimeSpan? Period);
+
+/// <summary>
+/// Durable reminders, polled by the grain runtime. Firing is at least once: a poller claims a due reminder by moving
+/// its DueAt to a lease time (compare-and-set on the old DueAt, so only one process of several fires it), fires it,
+/// then reschedules (periodic) or removes it (one-shot). A crash between claim and completion fires it again at the lease.
+/// </summary>
+public interface IReminderStore
+{
+    Task UpsertAsync(ReminderRecord reminder, CancellationToken cancellationToken = default);
+    Task<bool> RemoveAsync(string grainType, string key, string name, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<ReminderRecord>> ListAsync(string grainType, string key, CancellationToken cancellationToken = default);
+    /// <summary>Reminders with DueAt at or before <paramref name="now"/>, earliest first.</summary>
+    Task<IReadOnlyList<ReminderRecord>> ReadDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken = default);
+    /// <summary>Sets DueAt to <paramref name="newDueAt"/> only if it is still <paramref name="reminder"/>.DueAt; true when this caller won.</summary>
+    Task<bool> TryRescheduleAsync(ReminderRecord reminder, DateTimeOffset newDueAt, CancellationToken cancellationToken = default);
+}
+
 /// <summary>One database (a service owns one): all the stores over it, created and migrated on open.</summary>
 public interface IStorageProvider : IAsyncDisposable
 {
@@ -112,4 +131,5 @@ public interface IStorageProvider : IAsyncDisposable
     IOutboxStore Outbox { get; }
     IInboxStore Inbox { get; }
     IDeadLetterStore DeadLetters { get; }
+    IReminderStore Reminders { get; }
 }

@@ -1,0 +1,16 @@
+// The platform's benchmarks, one exe: `dotnet run -c Release --project bench/Courtyard.Bench -- <name> [options]`.
+// Each benchmark measures itself against a baseline in the same run and writes bench/results/<name>.json.
+return args.FirstOrDefault() switch
+{
+    "grpc" => await GrpcBenchmark.RunAsync(args[1..]),
+    "grpc-server" => await GrpcBenchmark.RunServerAsync(args[1..]),
+    "grains" => await GrainsBenchmark.RunAsync(args[1..]),
+    "events" => await EventsBenchmark.RunAsync(args[1..]),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: Courtyard.Bench <grpc|grains|events> [options]   (see bench/README.md)");
+    return 2;
+}
