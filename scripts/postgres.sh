@@ -42,6 +42,7 @@ is_ready() {
 start() {
   ensure_installed
   PG_BIN="$(find_pg_bin)"
+  if is_ready; then return 0; fi
   mkdir -p "$PG_ROOT"
   chmod 755 "$PG_ROOT"
   # Several test runs may call start at once: one initializes and starts, the others wait for it.
@@ -59,7 +60,7 @@ start() {
     printf '%s\n' "$PG_PASSWORD" > "$pwfile"
     chown "$owner" "$pwfile"
     chmod 600 "$pwfile"
-    as_postgres "'$PG_BIN/initdb' -D '$PG_DATA' -U postgres --pwfile='$pwfile' --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8" >/dev/null
+    as_postgres "'$PG_BIN/initdb' -D '$PG_DATA' -U postgres --pwfile='$pwfile' --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8" >/dev/null 9>&-
     rm -f "$pwfile"
     cat >> "$PG_DATA/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
@@ -72,7 +73,8 @@ EOF
   chown "$owner" "$PG_SOCKETS"
   touch "$PG_LOG"
   chown "$owner" "$PG_LOG"
-  as_postgres "'$PG_BIN/pg_ctl' -D '$PG_DATA' -l '$PG_LOG' -o '-p $PG_PORT -k $PG_SOCKETS' -w -t 60 start" >/dev/null
+  # 9>&- : the server must not inherit the lock, or every later start would wait on it forever.
+  as_postgres "'$PG_BIN/pg_ctl' -D '$PG_DATA' -l '$PG_LOG' -o '-p $PG_PORT -k $PG_SOCKETS' -w -t 60 start" >/dev/null 9>&-
   local deadline=$((SECONDS + 60))
   until is_ready; do
     if (( SECONDS > deadline )); then echo "postgres.sh: not ready after 60 s; see $PG_LOG" >&2; exit 1; fi

@@ -25,13 +25,13 @@ function listProtoFiles(dir) {
   });
 }
 
-// Returns { file, grpcObject } for the proto declaring `packageName`, or null when Courtyard.Grpc does not ship it.
+// Returns { file, definition, grpcObject } for the proto declaring `packageName`, or null when Courtyard.Grpc does not ship it.
 function loadStandardProto(packageName, dir = process.env.COURTYARD_STANDARD_PROTOS || defaultStandardProtoDir) {
   const declaration = new RegExp(`^\\s*package\\s+${packageName.replace(/\./g, '\\.')}\\s*;`, 'm');
   const file = listProtoFiles(dir).find((candidate) => declaration.test(fs.readFileSync(candidate, 'utf8')));
   if (!file) return null;
   const definition = protoLoader.loadSync(file, { ...loaderOptions, includeDirs: [dir, path.dirname(file)] });
-  return { file, grpcObject: grpc.loadPackageDefinition(definition) };
+  return { file, definition, grpcObject: grpc.loadPackageDefinition(definition) };
 }
 
 // Resolves a dotted name ("grpc.health.v1.Health") inside a loaded grpc object.

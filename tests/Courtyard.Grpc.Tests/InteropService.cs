@@ -1,0 +1,171 @@
+using System.Collections.Concurrent;
+using Courtyard.Interop.V1;
+using Google.Protobuf;
+
+namespace Courtyard.Grpc.Tests;
+
+/// <summary>
+/// The C# implementation of courtyard.interop.v1.Interop (tests/Interop/interop.proto), shared by these tests, the grpc-js
+/// interop tests and the benchmark. Calls that carry an "x-call-id" header are reported to <see cref="InteropCallLog"/>
+/// (when one is registered), including whether and why the handler saw its call cancelled.
+/// </summary>
+public sealed class InteropService
+{
+    public static readonly Google.Protobuf.Reflection.ServiceDescriptor Descriptor = InteropReflection.Descriptor.Services[0];
+
+    private readonly InteropCallLog? _log;
+
+    public InteropService(InteropCallLog? log = null) => _log = log;
+
+    public async Task<EchoReply> Echo(EchoRequest request, ServerCallContext context)
+    {
+        using var watch = Watch(context, "Echo");
+        if (request.DelayMs > 0)
+        {
+            await Task.Delay(request.DelayMs, context.CancellationToken);
+        }
+        var echoed = EchoedMetadata(context.RequestHeaders, request.EchoMetadata);
+        if (request.FailWith is { Code: not 0 } failure)
+        {
+            throw new RpcException(new Status((StatusCode)failure.Code, failure.Message), echoed);
+        }
+        if (echoed.Count > 0)
+        {
+            await context.WriteResponseHeadersAsync(echoed);
+            foreach (var entry in echoed)
+            {
+                context.ResponseTrailers.Add(entry);
+            }
+        }
+        var reply = new EchoReply
+        {
+            Text = request.Text,
+            Payload = request.ResponseSize > 0 ? Payload(request.ResponseSize) : request.Payload,
+        };
+        foreach (var entry in context.RequestHeaders)
+        {
+            if (!entry.IsBinary)
+            {
+                reply.ReceivedMetadata[entry.Key] = reply.ReceivedMetadata.TryGetValue(entry.Key, out var earlier) ? earlier + "," + entry.Value : entry.Value;
+            }
+        }
+        return reply;
+    }
+
+    public async Task Countdown(StreamRequest request, IServerStreamWriter<Chunk> responses, ServerCallContext context)
+    {
+        using var watch = Watch(context, "Countdown");
+        var payload = Payload(request.PayloadSize);
+        for (int index = 0; index < request.Count; index++)
+        {
+            if (index > 0 && request.IntervalMs > 0)
+            {
+                await Task.Delay(request.IntervalMs, context.CancellationToken);
+            }
+            await responses.WriteAsync(new Chunk { Index = index, Text = request.Text, Payload = payload });
+        }
+        if (request.FailAfter is { Code: not 0 } failure)
+        {
+            context.Status = new Status((StatusCode)failure.Code, failure.Message);
+        }
+    }
+
+    public async Task<Summary> Collect(IAsyncStreamReader<Chunk> requests, ServerCallContext context)
+    {
+        using var watch = Watch(context, "Collect");
+        var summary = new Summary();
+        var texts = new List<string>();
+        await foreach (var chunk in requests.ReadAllAsync(context.CancellationToken))
+        {
+            summary.Count++;
+            summary.TotalBytes += chunk.Payload.Length;
+            texts.Add(chunk.Text);
+        }
+        summary.JoinedText = string.Join(",", texts);
+        return summary;
+    }
+
+    public async Task Chat(IAsyncStreamReader<Chunk> requests, IServerStreamWriter<Chunk> responses, ServerCallContext context)
+    {
+        using var watch = Watch(context, "Chat");
+        await foreach (var chunk in requests.ReadAllAsync(context.CancellationToken))
+        {
+            await responses.WriteAsync(chunk);
+        }
+    }
+
+    /// <summary>A payload of <paramref name="size"/> bytes repeating "courtyard " (as the grpc-js server does).</summary>
+    public static ByteString Payload(int size)
+    {
+        if (size <= 0)
+        {
+            return ByteString.Empty;
+        }
+        var bytes = new byte[size];
+        var pattern = "courtyard "u8;
+        for (int i = 0; i < size; i++)
+        {
+            bytes[i] = pattern[i % pattern.Length];
+        }
+        return ByteString.CopyFrom(bytes);
+    }
+
+    private static Metadata EchoedMetadata(Metadata requestHeaders, IEnumerable<string> keys)
+    {
+        var echoed = new Metadata();
+        foreach (var key in keys)
+        {
+            foreach (var entry in requestHeaders.GetAll(key))
+            {
+                echoed.Add(entry);
+            }
+        }
+        return echoed;
+    }
+
+    private CallWatch? Watch(ServerCallContext context, string method)
+    {
+        if (_log is null || context.RequestHeaders.GetValue("x-call-id") is not { } callId)
+        {
+            return null;
+        }
+        _log.RecordCall(new InteropCall(method, callId, context.Deadline, context.RequestHeaders));
+        return new CallWatch(_log, context, method, callId);
+    }
+
+    private sealed class CallWatch : IDisposable
+    {
+        private readonly CancellationTokenRegistration _registration;
+
+        public CallWatch(InteropCallLog log, ServerCallContext context, string method, string callId)
+        {
+            _registration = context.CancellationToken.Register(() =>
+                log.RecordCancellation(new InteropCancellation(method, callId, DateTime.UtcNow >= context.Deadline.AddMilliseconds(-5) ? "deadline" : "cancelled")));
+        }
+
+        public void Dispose() => _registration.Dispose();
+    }
+}
+
+public sealed record InteropCall(string Method, string CallId, DateTime Deadline, Metadata Headers);
+
+/// <summary>The handler saw its call cancelled; Reason is "deadline" or "cancelled".</summary>
+public sealed record InteropCancellation(string Method, string CallId, string Reason);
+
+/// <summary>What <see cref="InteropService"/> observed, for tests to wait on. Register as a singleton.</summary>
+public sealed class InteropCallLog
+{
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<InteropCall>> _calls = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<InteropCancellation>> _cancellations = new();
+
+    public void RecordCall(InteropCall call) => Slot(_calls, call.CallId).TrySetResult(call);
+
+    public void RecordCancellation(InteropCancellation cancellation) => Slot(_cancellations, cancellation.CallId).TrySetResult(cancellation);
+
+    public Task<InteropCall> WaitForCallAsync(string callId, TimeSpan timeout) => Slot(_calls, callId).Task.WaitAsync(timeout);
+
+    public Task<InteropCancellation> WaitForCancellationAsync(string callId, TimeSpan timeout) => Slot(_cancellations, callId).Task.WaitAsync(timeout);
+
+    private static TaskCompletionSource<T> Slot<T>(ConcurrentDictionary<string, TaskCompletionSource<T>> slots, string callId)
+        => slots.GetOrAdd(callId, _ => new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously));
+}
