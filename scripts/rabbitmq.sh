@@ -19,6 +19,8 @@ export RABBITMQ_MNESIA_BASE="$RMQ_ROOT/mnesia"
 export RABBITMQ_LOG_BASE="$RMQ_ROOT/log"
 export RABBITMQ_PID_FILE="$RMQ_ROOT/rabbit.pid"
 export RABBITMQ_ENABLED_PLUGINS_FILE="$RMQ_ROOT/enabled_plugins"
+# Keep the Erlang distribution port on loopback too.
+export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 
 ensure_installed() {
   if [[ -x "$RMQ_BIN/rabbitmq-server" ]]; then return 0; fi
@@ -46,7 +48,8 @@ log.file.level = warning
 CONF
   [[ -f "$RABBITMQ_ENABLED_PLUGINS_FILE" ]] || echo "[]." > "$RABBITMQ_ENABLED_PLUGINS_FILE"
   rm -f "$RABBITMQ_PID_FILE"
-  "$RMQ_BIN/rabbitmq-server" -detached >/dev/null 2>&1
+  # The detached node must not inherit the lock descriptor, or it would hold the lock forever.
+  "$RMQ_BIN/rabbitmq-server" -detached >/dev/null 2>&1 9>&-
   # rabbitmqctl wait needs the pid file, which the detached node writes shortly after it starts.
   local deadline=$((SECONDS + 60))
   until [[ -s "$RABBITMQ_PID_FILE" ]]; do

@@ -28,4 +28,10 @@ for overlay in "$root"/k8s/overlays/*/; do
     echo "FAIL $name:" >&2; sed 's/^/  /' "$out/$name.log" >&2; status=1
   fi
 done
+# Components for processes on one machine (tye.yaml, dapr run) are plain files, not an overlay.
+if node "$validator/validate.mjs" "$root"/k8s/local/dapr-components/*.yaml > "$out/local.log" 2>&1; then
+  echo "ok   local dapr components: $(grep -c ' 0 problems' "$out/local.log") files"
+else
+  echo "FAIL local dapr components:" >&2; sed 's/^/  /' "$out/local.log" >&2; status=1
+fi
 exit $status

@@ -144,7 +144,7 @@ public sealed class GrainRuntime : IGrainFactory
         if (!classesByInterface.TryGetValue(typeof(TGrainInterface), out var grainClass))
             throw new InvalidOperationException(
                 $"Grain interface {typeof(TGrainInterface).Name} is not registered: add it with services.AddGrains(g => g.Add<{typeof(TGrainInterface).Name}, YourGrain>()).");
-        var proxy = DispatchProxy.Create<TGrainInterface, GrainProxy>();
+        var proxy = GrainProxyFactory<TGrainInterface>.Create();
         var grainProxy = (GrainProxy)(object)proxy!;
         grainProxy.Runtime = this;
         grainProxy.GrainClass = grainClass;
@@ -193,6 +193,37 @@ public class GrainProxy : DispatchProxy
 
     protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
         => GrainClass.GetMethod(targetMethod!).Call(Runtime, GrainClass, Key, args);
+}
+
+/// <summary>
+/// Creates proxies of one interface. DispatchProxy.Create goes through Activator each time (~0.4 µs); the generated proxy
+/// type only needs its method table, so we compile a direct constructor call, falling back to DispatchProxy.Create.
+/// </summary>
+internal static class GrainProxyFactory<TGrainInterface>
+{
+    public static readonly Func<TGrainInterface> Create = Build();
+
+    private static Func<TGrainInterface> Build()
+    {
+        static TGrainInterface Slow() => DispatchProxy.Create<TGrainInterface, GrainProxy>();
+        try
+        {
+            var template = Slow()!;
+            var type = template.GetType();
+            var methodTable = type.GetFields(BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public)
+                .SingleOrDefault(f => f.FieldType == typeof(MethodInfo[]));
+            var constructor = type.GetConstructor(BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public, [typeof(MethodInfo[])]);
+            if (methodTable is null || constructor is null) return Slow;
+            var methods = System.Linq.Expressions.Expression.Constant(methodTable.GetValue(template), typeof(MethodInfo[]));
+            var fast = System.Linq.Expressions.Expression.Lambda<Func<TGrainInterface>>(
+                System.Linq.Expressions.Expression.Convert(System.Linq.Expressions.Expression.New(constructor, methods), typeof(TGrainInterface))).Compile();
+            return fast() is GrainProxy ? fast : Slow;
+        }
+        catch (Exception)
+        {
+            return Slow;
+        }
+    }
 }
 
 /// <summary>The grain registrations collected by <see cref="GrainsBuilder"/>.</summary>

@@ -118,9 +118,8 @@ internal sealed class ReminderPoller(GrainRuntime runtime, IReminderStore store)
             await store.TryRescheduleAsync(claimed, NextDue(reminder.DueAt, period, DateTimeOffset.UtcNow), CancellationToken.None);
             return;
         }
-        var current = await store.ListAsync(reminder.GrainType, reminder.Key, CancellationToken.None);
-        if (current.Any(r => r.Name == reminder.Name && r.DueAt == lease))
-            await store.RemoveAsync(reminder.GrainType, reminder.Key, reminder.Name, CancellationToken.None);
+        // Compare-and-delete: a one-shot reminder the grain renewed during the tick survives.
+        await store.TryRemoveAsync(claimed, CancellationToken.None);
     }
 
     internal static DateTimeOffset NextDue(DateTimeOffset dueAt, TimeSpan period, DateTimeOffset now)

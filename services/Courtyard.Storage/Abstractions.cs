@@ -122,6 +122,18 @@ public interface IReminderStore
     Task<IReadOnlyList<ReminderRecord>> ReadDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken = default);
     /// <summary>Sets DueAt to <paramref name="newDueAt"/> only if it is still <paramref name="reminder"/>.DueAt; true when this caller won.</summary>
     Task<bool> TryRescheduleAsync(ReminderRecord reminder, DateTimeOffset newDueAt, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Removes the reminder only if its DueAt is still <paramref name="reminder"/>.DueAt (compare-and-delete), so a poller
+    /// finishing a one-shot reminder cannot delete a registration the grain renewed meanwhile; true when removed.
+    /// The SQLite and PostgreSQL providers do this atomically; this default (for other implementations) is not atomic.
+    /// </summary>
+    async Task<bool> TryRemoveAsync(ReminderRecord reminder, CancellationToken cancellationToken = default)
+    {
+        var current = await ListAsync(reminder.GrainType, reminder.Key, cancellationToken);
+        return current.Any(r => r.Name == reminder.Name && r.DueAt == reminder.DueAt)
+            && await RemoveAsync(reminder.GrainType, reminder.Key, reminder.Name, cancellationToken);
+    }
 }
 
 /// <summary>One database (a service owns one): all the stores over it, created and migrated on open.</summary>

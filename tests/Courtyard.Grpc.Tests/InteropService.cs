@@ -135,12 +135,15 @@ public sealed class InteropService
 
     private sealed class CallWatch : IDisposable
     {
+        // A client resets the stream at its own deadline timer, which can beat the server's by a few milliseconds.
+        private const int DeadlineTolerance = 100;
+
         private readonly CancellationTokenRegistration _registration;
 
         public CallWatch(InteropCallLog log, ServerCallContext context, string method, string callId)
         {
             _registration = context.CancellationToken.Register(() =>
-                log.RecordCancellation(new InteropCancellation(method, callId, DateTime.UtcNow >= context.Deadline.AddMilliseconds(-5) ? "deadline" : "cancelled")));
+                log.RecordCancellation(new InteropCancellation(method, callId, DateTime.UtcNow >= context.Deadline.AddMilliseconds(-DeadlineTolerance) ? "deadline" : "cancelled")));
         }
 
         public void Dispose() => _registration.Dispose();

@@ -181,7 +181,7 @@ const scenarios = {
     const message = NON_ASCII_MESSAGES[1];
     const call = client.Countdown({ text: 'x', count: 3, fail_after: { code: grpc.status.FAILED_PRECONDITION, message } });
     const { messages, status } = await drain(call);
-    assert.equal(messages.length, 3, 'chunks before the error');
+    assert.equal(messages.length, 3, `${messages.length} chunks before the error (status ${status.code} "${status.details}"), expected 3`);
     assert.equal(status.code, grpc.status.FAILED_PRECONDITION, `status ${status.code} ${status.details}`);
     assert.equal(status.details, message);
     return { chunks: messages.length, details: status.details };

@@ -42,6 +42,8 @@ internal sealed class ClientCall<TRequest, TResponse> : IAsyncStreamReader<TResp
             ? CancellationTokenSource.CreateLinkedTokenSource(options.CancellationToken)
             : new CancellationTokenSource();
         _activity = GrpcTelemetry.StartClientActivity(method);
+        // Once the response headers are in, cancelling SendAsync's token no longer resets the stream: disposing the response does.
+        _cancellation.Token.UnsafeRegister(static state => ((ClientCall<TRequest, TResponse>)state!)._response?.Dispose(), this);
     }
 
     public TResponse Current => _current ?? throw new InvalidOperationException("MoveNext has not returned true.");
@@ -127,6 +129,10 @@ internal sealed class ClientCall<TRequest, TResponse> : IAsyncStreamReader<TResp
             throw Fail(StatusFromException(exception, "Error starting gRPC call"));
         }
         _response = response;
+        if (_cancellation.IsCancellationRequested)
+        {
+            response.Dispose();
+        }
         try
         {
             if (response.StatusCode != HttpStatusCode.OK)

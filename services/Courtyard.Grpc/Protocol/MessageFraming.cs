@@ -172,7 +172,8 @@ internal static class MessageFraming
         {
             throw new RpcException(new Status(StatusCode.ResourceExhausted, $"Sending message larger than max ({size} vs. {max})"));
         }
-        if (!gzip)
+        // An empty message is sent uncompressed: gzip of nothing is no bytes at all, which some peers fail to "decompress".
+        if (!gzip || size == 0)
         {
             var span = writer.GetSpan(GrpcProtocol.FrameHeaderSize + size);
             span[0] = 0;

@@ -14,6 +14,7 @@ internal sealed class ReflectionIndex
     private readonly Dictionary<string, FileDescriptor> _symbols = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Extendee, int Number), FileDescriptor> _extensions = new();
     private readonly Dictionary<string, List<int>> _extensionNumbers = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _messageTypes = new(StringComparer.Ordinal);
 
     public ReflectionIndex(GrpcServiceRegistry registry)
     {
@@ -61,7 +62,7 @@ internal sealed class ReflectionIndex
                 break;
             case ServerReflectionRequest.MessageRequestOneofCase.AllExtensionNumbersOfType:
                 string type = request.AllExtensionNumbersOfType;
-                if (_symbols.TryGetValue(type, out var file) && file.FindTypeByName<MessageDescriptor>(type) is not null)
+                if (_messageTypes.Contains(type))
                 {
                     var numbers = new ExtensionNumberResponse { BaseTypeName = type };
                     numbers.ExtensionNumber.Add(_extensionNumbers.GetValueOrDefault(type) ?? []);
@@ -145,6 +146,7 @@ internal sealed class ReflectionIndex
     private void AddMessage(FileDescriptor file, MessageDescriptor message)
     {
         _symbols.TryAdd(message.FullName, file);
+        _messageTypes.Add(message.FullName);
         foreach (var nested in message.NestedTypes)
         {
             AddMessage(file, nested);

@@ -71,6 +71,26 @@ public sealed class CallKindTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Server_streaming_with_gzip_delivers_every_chunk_before_the_error()
+    {
+        await using var server = await GrpcTestServer.StartAsync(options => options.ResponseCompression = "gzip");
+        using var call = server.Channel.StartServerStreaming(GrpcTestServer.Countdown,
+            new StreamRequest { Count = 3, PayloadSize = 10, FailAfter = new StatusRequest { Code = (int)StatusCode.FailedPrecondition, Message = "名额已满" } });
+
+        var chunks = new List<Chunk>();
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            while (await call.ResponseStream.MoveNext())
+            {
+                chunks.Add(call.ResponseStream.Current);
+            }
+        });
+
+        Assert.Equal([0, 1, 2], chunks.Select(c => c.Index));
+        Assert.Equal("名额已满", error.Status.Detail);
+    }
+
+    [Fact]
     public async Task Client_streaming_summarises_every_chunk()
     {
         using var call = _server.Channel.StartClientStreaming(GrpcTestServer.Collect);

@@ -1,0 +1,395 @@
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+
+namespace Courtyard.Events.Transports;
+
+public sealed class RabbitMqTransportOptions
+{
+    public string Url { get; set; } = "amqp://guest:guest@127.0.0.1:5672/";
+
+    /// <summary>
+    /// The durable topic exchange events are published to (routing key = topic). Also names everything else:
+    /// queue "{Exchange}.{consumer}.{topic}", its dead letters in "{Exchange}.{consumer}.{topic}.dead" (through the
+    /// direct exchange "{Exchange}.dead-letter"), unroutable events in "{Exchange}.unrouted".
+    /// </summary>
+    public string Exchange { get; set; } = "courtyard.events";
+
+    /// <summary>Unacked deliveries per consumer channel.</summary>
+    public ushort Prefetch { get; set; } = 512;
+
+    /// <summary>Partitions handled in parallel per consumer.</summary>
+    public int LanesPerConsumer { get; set; } = 32;
+
+    /// <summary>A publish not confirmed by the broker within this time counts as failed (the relay retries it).</summary>
+    public TimeSpan ConfirmTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Wait before redelivering an event whose handler failed (held on its lane, unacked).</summary>
+    public Backoff RedeliveryBackoff { get; set; } = new(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5));
+
+    /// <summary>How often the client tries to reconnect after losing the broker.</summary>
+    public TimeSpan NetworkRecoveryInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Shown in the broker's connection list.</summary>
+    public string? ClientName { get; set; }
+}
+
+/// <summary>
+/// RabbitMQ (RabbitMQ.Client 7): persistent messages on a durable topic exchange, a durable queue per (consumer, topic),
+/// publisher confirms awaited per publish batch, manual acks with a prefetch window, a dead-letter exchange, and
+/// automatic connection recovery (plus the relay's own publish retry) when the broker restarts.
+/// The CloudEvent travels in structured mode (content-type application/cloudevents+json); AMQP message-id, type
+/// and app-id mirror its id, type and source, header "courtyard-partition" its subject.
+/// </summary>
+public sealed class RabbitMqTransport : IEventTransport
+{
+    private const string PartitionHeader = "courtyard-partition";
+
+    private readonly RabbitMqTransportOptions options;
+    private readonly ILogger logger;
+    private readonly ConnectionFactory factory;
+    private readonly SemaphoreSlim connectLock = new(1, 1);
+    // Publishes are started one batch at a time so a partition's messages reach the channel in order.
+    private readonly SemaphoreSlim publishLock = new(1, 1);
+    private IConnection? connection;
+    private IChannel? publishChannel;
+    private bool disposed;
+
+    public RabbitMqTransport(RabbitMqTransportOptions? options = null, ILogger<RabbitMqTransport>? logger = null)
+    {
+        this.options = options ?? new RabbitMqTransportOptions();
+        this.logger = (ILogger?)logger ?? NullLogger.Instance;
+        factory = new ConnectionFactory
+        {
+            Uri = new Uri(this.options.Url),
+            AutomaticRecoveryEnabled = true,
+            TopologyRecoveryEnabled = true,
+            NetworkRecoveryInterval = this.options.NetworkRecoveryInterval,
+            RequestedHeartbeat = TimeSpan.FromSeconds(10),
+            ClientProvidedName = this.options.ClientName ?? $"courtyard-events-{Environment.ProcessId}",
+        };
+    }
+
+    public string Name => "rabbitmq";
+
+    public RabbitMqTransportOptions Options => options;
+
+    public static string QueueName(string exchange, string consumer, string topic) => $"{exchange}.{consumer}.{topic}";
+
+    public static string DeadLetterQueueName(string exchange, string consumer, string topic) => QueueName(exchange, consumer, topic) + ".dead";
+
+    public async Task<PublishResult> PublishAsync(IReadOnlyList<OutgoingEvent> events, CancellationToken cancellationToken)
+    {
+        if (events.Count == 0)
+        {
+            return PublishResult.All(0);
+        }
+        var pending = new List<Task>(events.Count);
+        await publishLock.WaitAsync(cancellationToken);
+        try
+        {
+            IChannel channel;
+            try
+            {
+                channel = await GetPublishChannelAsync(cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                return new PublishResult(0, e);
+            }
+            foreach (var outgoing in events)
+            {
+                var properties = new BasicProperties
+                {
+                    Persistent = true,
+                    ContentType = CloudEvent.MediaType,
+                    MessageId = outgoing.Event.Id,
+                    Type = outgoing.Event.Type,
+                    AppId = outgoing.Event.Source,
+                    Timestamp = new AmqpTimestamp(outgoing.Event.Time.ToUnixTimeSeconds()),
+                    Headers = new Dictionary<string, object?> { [PartitionHeader] = outgoing.Event.Subject },
+                };
+                try
+                {
+                    pending.Add(channel.BasicPublishAsync(options.Exchange, outgoing.Topic, mandatory: false, properties, outgoing.Body, cancellationToken).AsTask());
+                }
+                catch (Exception e)
+                {
+                    pending.Add(Task.FromException(e));
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            publishLock.Release();
+        }
+
+        // Confirms arrive for the whole batch (the broker acks with multiple=true); count the confirmed prefix.
+        var accepted = 0;
+        Exception? error = null;
+        foreach (var confirm in pending)
+        {
+            try
+            {
+                await confirm.WaitAsync(options.ConfirmTimeout, cancellationToken);
+                accepted++;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception e)
+            {
+                error = e;
+                break;
+            }
+        }
+        if (error is not null)
+        {
+            foreach (var confirm in pending)
+            {
+                _ = confirm.ContinueWith(t => _ = t.Exception, TaskScheduler.Default);   // observe the rest
+            }
+            await ResetPublishChannelIfBrokenAsync();
+        }
+        return new PublishResult(accepted, error);
+    }
+
+    public async Task<IAsyncDisposable> SubscribeAsync(Subscription subscription, CancellationToken cancellationToken)
+    {
+        var connection = await GetConnectionAsync(cancellationToken);
+        var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+        try
+        {
+            await channel.BasicQosAsync(0, options.Prefetch, global: false, cancellationToken);
+            await DeclareExchangesAsync(channel, cancellationToken);
+            var consumer = new RabbitConsumer(this, subscription, channel);
+            foreach (var topic in subscription.Topics)
+            {
+                var queue = QueueName(options.Exchange, subscription.Consumer, topic);
+                var deadQueue = DeadLetterQueueName(options.Exchange, subscription.Consumer, topic);
+                await channel.QueueDeclareAsync(deadQueue, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
+                await channel.QueueBindAsync(deadQueue, DeadLetterExchange, routingKey: queue, cancellationToken: cancellationToken);
+                await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, new Dictionary<string, object?>
+                {
+                    ["x-dead-letter-exchange"] = DeadLetterExchange,
+                    ["x-dead-letter-routing-key"] = queue,
+                }, cancellationToken: cancellationToken);
+                await channel.QueueBindAsync(queue, options.Exchange, routingKey: topic, cancellationToken: cancellationToken);
+                await consumer.ConsumeAsync(queue, cancellationToken);
+            }
+            return consumer;
+        }
+        catch
+        {
+            await channel.DisposeAsync();
+            throw;
+        }
+    }
+
+    private string DeadLetterExchange => options.Exchange + ".dead-letter";
+
+    private string UnroutedExchange => options.Exchange + ".unrouted";
+
+    /// <summary>Declares the topic exchange with an alternate exchange: an event published before any queue is bound is kept, not lost.</summary>
+    private async Task DeclareExchangesAsync(IChannel channel, CancellationToken cancellationToken)
+    {
+        await channel.ExchangeDeclareAsync(UnroutedExchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+        await channel.QueueDeclareAsync(UnroutedExchange, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
+        await channel.QueueBindAsync(UnroutedExchange, UnroutedExchange, routingKey: "", cancellationToken: cancellationToken);
+        await channel.ExchangeDeclareAsync(options.Exchange, ExchangeType.Topic, durable: true, autoDelete: false,
+            new Dictionary<string, object?> { ["alternate-exchange"] = UnroutedExchange }, cancellationToken: cancellationToken);
+        await channel.ExchangeDeclareAsync(DeadLetterExchange, ExchangeType.Direct, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+    }
+
+    private async Task<IConnection> GetConnectionAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        if (connection is not null)
+        {
+            return connection;   // while the broker is away it is recovering itself; operations fail until it is back
+        }
+        await connectLock.WaitAsync(cancellationToken);
+        try
+        {
+            return connection ??= await factory.CreateConnectionAsync(cancellationToken);
+        }
+        finally
+        {
+            connectLock.Release();
+        }
+    }
+
+    private async Task<IChannel> GetPublishChannelAsync(CancellationToken cancellationToken)
+    {
+        if (publishChannel is { IsClosed: false })
+        {
+            return publishChannel;
+        }
+        var connection = await GetConnectionAsync(cancellationToken);
+        if (publishChannel is not null && !connection.IsOpen)
+        {
+            return publishChannel;   // recovery brings it back with the connection
+        }
+        if (publishChannel is not null)
+        {
+            await publishChannel.DisposeAsync();
+        }
+        publishChannel = null;
+        // The rate limiter is off: the relay bounds what is in flight, and a throttled publish could overtake another.
+        var channel = await connection.CreateChannelAsync(new CreateChannelOptions(
+            publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true, outstandingPublisherConfirmationsRateLimiter: null),
+            cancellationToken);
+        await DeclareExchangesAsync(channel, cancellationToken);
+        return publishChannel = channel;
+    }
+
+    private async Task ResetPublishChannelIfBrokenAsync()
+    {
+        // A channel closed by a channel error (not by a lost connection) never recovers: open a new one next time.
+        if (publishChannel is { IsClosed: true } channel && connection is { IsOpen: true })
+        {
+            await publishLock.WaitAsync();
+            try
+            {
+                if (ReferenceEquals(publishChannel, channel))
+                {
+                    publishChannel = null;
+                    await channel.DisposeAsync();
+                }
+            }
+            catch (Exception e)
+            {
+                logger.LogDebug(e, "Closing a broken publish channel failed.");
+            }
+            finally
+            {
+                publishLock.Release();
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (disposed)
+        {
+            return;
+        }
+        disposed = true;
+        try
+        {
+            if (publishChannel is not null)
+            {
+                await publishChannel.DisposeAsync();
+            }
+            if (connection is not null)
+            {
+                await connection.CloseAsync(TimeSpan.FromSeconds(5));
+                await connection.DisposeAsync();
+            }
+        }
+        catch (Exception e)
+        {
+            logger.LogDebug(e, "Closing the RabbitMQ connection failed.");
+        }
+    }
+
+    private sealed record RabbitDelivery(string Topic, byte[] Body, ulong DeliveryTag, bool Redelivered, int BrokerDeliveryCount);
+
+    /// <summary>One consumer's channel: its queues' deliveries run on partition lanes; acks and nacks go back on the same channel.</summary>
+    private sealed class RabbitConsumer : IAsyncDisposable
+    {
+        private readonly RabbitMqTransport owner;
+        private readonly Subscription subscription;
+        private readonly IChannel channel;
+        private readonly PartitionLanes<RabbitDelivery> lanes;
+        private readonly SemaphoreSlim ackLock = new(1, 1);
+        private readonly List<string> consumerTags = [];
+
+        public RabbitConsumer(RabbitMqTransport owner, Subscription subscription, IChannel channel)
+        {
+            this.owner = owner;
+            this.subscription = subscription;
+            this.channel = channel;
+            lanes = new PartitionLanes<RabbitDelivery>(owner.options.LanesPerConsumer, owner.options.RedeliveryBackoff,
+                (delivery, attempt, token) => subscription.Handler(
+                    new IncomingEvent(delivery.Topic, delivery.Body, delivery.BrokerDeliveryCount + attempt, delivery.Redelivered || attempt > 1), token),
+                SettleAsync,
+                _ => { });   // left unacked: the broker redelivers it to the next consumer
+        }
+
+        public async Task ConsumeAsync(string queue, CancellationToken cancellationToken)
+        {
+            var consumer = new AsyncEventingBasicConsumer(channel);
+            consumer.ReceivedAsync += (_, args) =>
+            {
+                // The body buffer is only valid during this callback.
+                var partition = args.BasicProperties.Headers?.TryGetValue(PartitionHeader, out var value) == true ? AsString(value) : "";
+                var brokerCount = args.BasicProperties.Headers?.TryGetValue("x-delivery-count", out var count) == true && count is long n ? (int)n : 0;
+                lanes.Enqueue(partition, new RabbitDelivery(args.RoutingKey, args.Body.ToArray(), args.DeliveryTag, args.Redelivered, brokerCount));
+                return Task.CompletedTask;
+            };
+            consumerTags.Add(await channel.BasicConsumeAsync(queue, autoAck: false, consumer, cancellationToken));
+        }
+
+        private async Task SettleAsync(RabbitDelivery delivery, DeliveryResult result)
+        {
+            await ackLock.WaitAsync();
+            try
+            {
+                if (result == DeliveryResult.Success)
+                {
+                    await channel.BasicAckAsync(delivery.DeliveryTag, multiple: false);
+                }
+                else
+                {
+                    await channel.BasicNackAsync(delivery.DeliveryTag, multiple: false, requeue: false);   // to the dead-letter exchange
+                }
+            }
+            catch (Exception e)
+            {
+                // The channel went away with the connection: the broker redelivers; the inbox answers the repeat.
+                owner.logger.LogDebug(e, "Consumer {Consumer}: could not settle delivery {Tag}; the broker will redeliver it.", subscription.Consumer, delivery.DeliveryTag);
+            }
+            finally
+            {
+                ackLock.Release();
+            }
+        }
+
+        private static string AsString(object? value) => value switch
+        {
+            byte[] bytes => Encoding.UTF8.GetString(bytes),
+            string text => text,
+            _ => "",
+        };
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var tag in consumerTags)
+            {
+                try
+                {
+                    await channel.BasicCancelAsync(tag);
+                }
+                catch (Exception e)
+                {
+                    owner.logger.LogDebug(e, "Cancelling consumer {Tag} failed.", tag);
+                }
+            }
+            await lanes.DisposeAsync();
+            try
+            {
+                await channel.CloseAsync();
+            }
+            catch (Exception e)
+            {
+                owner.logger.LogDebug(e, "Closing the consumer channel failed.");
+            }
+            await channel.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,149 @@
+using Npgsql;
+
+namespace Courtyard.Storage.Postgres;
+
+/// <summary>The PostgreSQL schema and the statements of the stores other than the state writes.</summary>
+internal static class PostgresSchema
+{
+    /// <summary>Migrations in order; each runs once, recorded in schema_version. Append, never edit.</summary>
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE IF NOT EXISTS grain_state (
+            state_type text NOT NULL,
+            key text NOT NULL,
+            data bytea NOT NULL,
+            version bigint NOT NULL,
+            updated_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (state_type, key)
+        ) WITH (fillfactor = 80); -- room on the page keeps version updates HOT (no index write)
+        CREATE TABLE IF NOT EXISTS outbox (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            partition text NOT NULL,
+            topic text NOT NULL,
+            event_type text NOT NULL,
+            payload text NOT NULL,
+            trace_parent text,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            attempts integer NOT NULL DEFAULT 0,
+            sent_at timestamptz);
+        CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (id) WHERE sent_at IS NULL;
+        CREATE TABLE IF NOT EXISTS inbox (
+            consumer text NOT NULL,
+            source text NOT NULL,
+            event_id text NOT NULL,
+            recorded_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (consumer, source, event_id));
+        CREATE TABLE IF NOT EXISTS dead_letters (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            consumer text NOT NULL,
+            source text NOT NULL,
+            event_id text NOT NULL,
+            event_type text NOT NULL,
+            topic text NOT NULL,
+            partition text NOT NULL,
+            cloud_event_json text NOT NULL,
+            last_error text NOT NULL,
+            attempts integer NOT NULL,
+            dead_at timestamptz NOT NULL);
+        CREATE INDEX IF NOT EXISTS dead_letters_by_consumer ON dead_letters (consumer, id);
+        CREATE TABLE IF NOT EXISTS reminders (
+            grain_type text NOT NULL,
+            key text NOT NULL,
+            name text NOT NULL,
+            due_at timestamptz NOT NULL,
+            period interval,
+            PRIMARY KEY (grain_type, key, name));
+        CREATE INDEX IF NOT EXISTS reminders_by_due ON reminders (due_at);
+        -- Raised inside a state-write batch that must be redone write by write (see PostgresStateWriter).
+        CREATE OR REPLACE FUNCTION courtyard_retry_alone() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $body$
+        BEGIN
+            RAISE EXCEPTION 'an inbox mark was recorded concurrently; the batch is redone write by write' USING ERRCODE = 'CY001';
+        END
+        $body$;
+        """,
+    ];
+
+    // Serializes concurrent migrations of one database (two replicas starting at once).
+    private const long MigrationLockKey = 0x436F757274796172; // "Courtyar"
+
+    public static async Task MigrateAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var lockMigrations = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1)", connection, transaction))
+        {
+            lockMigrations.Parameters.Add(new NpgsqlParameter<long> { TypedValue = MigrationLockKey });
+            await lockMigrations.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using (var create = new NpgsqlCommand(
+            "CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+            connection, transaction))
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+        int current;
+        await using (var read = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM schema_version", connection, transaction))
+        {
+            current = (int)(await read.ExecuteScalarAsync(cancellationToken))!;
+        }
+        if (current > Migrations.Length)
+            throw new InvalidOperationException($"The database schema is version {current}, newer than this build knows ({Migrations.Length}).");
+        for (var version = current + 1; version <= Migrations.Length; version++)
+        {
+            await using var migrate = new NpgsqlCommand(Migrations[version - 1], connection, transaction);
+            await migrate.ExecuteNonQueryAsync(cancellationToken);
+            await using var record = new NpgsqlCommand("INSERT INTO schema_version (version) VALUES ($1)", connection, transaction);
+            record.Parameters.Add(new NpgsqlParameter<int> { TypedValue = version });
+            await record.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public const string ReadState = "SELECT data, version FROM grain_state WHERE state_type = $1 AND key = $2";
+
+    public const string ReadUnsentOutbox =
+        "SELECT id, partition, topic, event_type, payload, trace_parent, created_at, attempts FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1";
+    public const string MarkOutboxSent = "UPDATE outbox SET sent_at = now() WHERE id = ANY($1) AND sent_at IS NULL";
+    public const string RecordOutboxAttempt = "UPDATE outbox SET attempts = attempts + 1 WHERE id = $1";
+    public const string AppendOutbox =
+        """
+        INSERT INTO outbox (partition, topic, event_type, payload, trace_parent)
+        SELECT m.partition, m.topic, m.event_type, m.payload, m.trace_parent
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
+             AS m(partition, topic, event_type, payload, trace_parent, ordinal)
+        ORDER BY m.ordinal
+        RETURNING id
+        """;
+    public const string OutboxStats = "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE sent_at IS NULL";
+
+    public const string InsertInbox = "INSERT INTO inbox (consumer, source, event_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+    public const string ContainsInbox = "SELECT 1 FROM inbox WHERE consumer = $1 AND source = $2 AND event_id = $3";
+
+    private const string DeadLetterColumns =
+        "id, consumer, source, event_id, event_type, topic, partition, cloud_event_json, last_error, attempts, dead_at";
+    public const string InsertDeadLetter =
+        """
+        INSERT INTO dead_letters (consumer, source, event_id, event_type, topic, partition, cloud_event_json, last_error, attempts, dead_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id
+        """;
+    public const string ListDeadLetters = $"SELECT {DeadLetterColumns} FROM dead_letters ORDER BY id LIMIT $1";
+    public const string ListDeadLettersOfConsumer = $"SELECT {DeadLetterColumns} FROM dead_letters WHERE consumer = $2 ORDER BY id LIMIT $1";
+    public const string GetDeadLetter = $"SELECT {DeadLetterColumns} FROM dead_letters WHERE id = $1";
+    public const string DeleteDeadLetter = "DELETE FROM dead_letters WHERE id = $1";
+    public const string CountDeadLetters = "SELECT COUNT(*) FROM dead_letters";
+
+    public const string UpsertReminder =
+        """
+        INSERT INTO reminders (grain_type, key, name, due_at, period) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (grain_type, key, name) DO UPDATE SET due_at = excluded.due_at, period = excluded.period
+        """;
+    public const string DeleteReminder = "DELETE FROM reminders WHERE grain_type = $1 AND key = $2 AND name = $3";
+    public const string DeleteReminderIfDue = "DELETE FROM reminders WHERE grain_type = $1 AND key = $2 AND name = $3 AND due_at = $4";
+    public const string RescheduleReminder =
+        "UPDATE reminders SET due_at = $5 WHERE grain_type = $1 AND key = $2 AND name = $3 AND due_at = $4";
+    public const string ListReminders =
+        "SELECT grain_type, key, name, due_at, period FROM reminders WHERE grain_type = $1 AND key = $2 ORDER BY name";
+    public const string ReadDueReminders =
+        "SELECT grain_type, key, name, due_at, period FROM reminders WHERE due_at <= $1 ORDER BY due_at, grain_type, key, name LIMIT $2";
+}

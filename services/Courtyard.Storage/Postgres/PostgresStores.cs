@@ -1,0 +1,163 @@
+using Npgsql;
+using NpgsqlTypes;
+using static Courtyard.Storage.Postgres.PostgresStorageProvider;
+
+namespace Courtyard.Storage.Postgres;
+
+internal sealed class PostgresStateStore(PostgresStorageProvider provider) : IStateStore
+{
+    public Task<StoredState?> ReadAsync(string stateType, string key, CancellationToken cancellationToken = default) =>
+        provider.QueryAsync(PostgresSchema.ReadState, [Text(stateType), Text(key)], async (reader, ct) =>
+            await reader.ReadAsync(ct) ? new StoredState(stateType, key, reader.GetFieldValue<byte[]>(0), reader.GetInt64(1)) : null,
+            cancellationToken);
+
+    public Task<WriteResult> WriteAsync(StateWrite write, CancellationToken cancellationToken = default)
+    {
+        StateWriteValidation.Validate(write);
+        return provider.WriteStateAsync(write, cancellationToken);
+    }
+}
+
+internal sealed class PostgresOutboxStore(PostgresStorageProvider provider) : IOutboxStore
+{
+    public Task<IReadOnlyList<OutboxRecord>> ReadUnsentAsync(int max, CancellationToken cancellationToken = default) =>
+        provider.QueryAsync<IReadOnlyList<OutboxRecord>>(PostgresSchema.ReadUnsentOutbox, [Integer(max)], async (reader, ct) =>
+        {
+            var rows = new List<OutboxRecord>();
+            while (await reader.ReadAsync(ct))
+            {
+                rows.Add(new OutboxRecord(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                    reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5),
+                    reader.GetFieldValue<DateTimeOffset>(6), reader.GetInt32(7)));
+            }
+            return rows;
+        }, cancellationToken);
+
+    public Task MarkSentAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken = default) =>
+        ids.Count == 0
+            ? Task.CompletedTask
+            : provider.ExecuteAsync(PostgresSchema.MarkOutboxSent,
+                [new NpgsqlParameter<long[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, TypedValue = ids.ToArray() }], cancellationToken);
+
+    public Task RecordFailedAttemptAsync(long id, CancellationToken cancellationToken = default) =>
+        provider.ExecuteAsync(PostgresSchema.RecordOutboxAttempt, [Bigint(id)], cancellationToken);
+
+    public async Task<IReadOnlyList<long>> AppendAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken = default)
+    {
+        if (messages.Count == 0) return [];
+        NpgsqlParameter[] parameters =
+        [
+            PostgresStateWriter.TextArray(messages.Select(m => m.Partition)),
+            PostgresStateWriter.TextArray(messages.Select(m => m.Topic)),
+            PostgresStateWriter.TextArray(messages.Select(m => m.EventType)),
+            PostgresStateWriter.TextArray(messages.Select(m => m.Payload)),
+            PostgresStateWriter.TextArray(messages.Select(m => m.TraceParent)),
+        ];
+        var ids = await provider.QueryAsync(PostgresSchema.AppendOutbox, parameters, async (reader, ct) =>
+        {
+            var inserted = new List<long>(messages.Count);
+            while (await reader.ReadAsync(ct)) inserted.Add(reader.GetInt64(0));
+            return inserted;
+        }, cancellationToken);
+        ids.Sort();
+        return ids;
+    }
+
+    public Task<OutboxStats> GetStatsAsync(CancellationToken cancellationToken = default) =>
+        provider.QueryAsync(PostgresSchema.OutboxStats, [], async (reader, ct) =>
+        {
+            await reader.ReadAsync(ct);
+            return new OutboxStats(reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1));
+        }, cancellationToken);
+}
+
+internal sealed class PostgresInboxStore(PostgresStorageProvider provider) : IInboxStore
+{
+    public Task<bool> ContainsAsync(InboxMark mark, CancellationToken cancellationToken = default) =>
+        provider.QueryAsync(PostgresSchema.ContainsInbox, [Text(mark.Consumer), Text(mark.Source), Text(mark.EventId)],
+            (reader, ct) => reader.ReadAsync(ct), cancellationToken);
+
+    public async Task<bool> TryRecordAsync(InboxMark mark, CancellationToken cancellationToken = default) =>
+        await provider.ExecuteAsync(PostgresSchema.InsertInbox, [Text(mark.Consumer), Text(mark.Source), Text(mark.EventId)], cancellationToken) == 1;
+}
+
+internal sealed class PostgresDeadLetterStore(PostgresStorageProvider provider) : IDeadLetterStore
+{
+    public async Task<long> AddAsync(DeadLetter letter, CancellationToken cancellationToken = default)
+    {
+        await using var command = provider.Command(PostgresSchema.InsertDeadLetter, Text(letter.Consumer), Text(letter.Source),
+            Text(letter.EventId), Text(letter.EventType), Text(letter.Topic), Text(letter.Partition), Text(letter.CloudEventJson),
+            Text(letter.LastError), Integer(letter.Attempts), Timestamp(letter.DeadAt));
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    public Task<IReadOnlyList<DeadLetter>> ListAsync(string? consumer, int max, CancellationToken cancellationToken = default) =>
+        consumer is null
+            ? provider.QueryAsync(PostgresSchema.ListDeadLetters, [Integer(max)], ReadAllAsync, cancellationToken)
+            : provider.QueryAsync(PostgresSchema.ListDeadLettersOfConsumer, [Integer(max), Text(consumer)], ReadAllAsync, cancellationToken);
+
+    public Task<DeadLetter?> GetAsync(long id, CancellationToken cancellationToken = default) =>
+        provider.QueryAsync(PostgresSchema.GetDeadLetter, [Bigint(id)],
+            async (reader, ct) => await reader.ReadAsync(ct) ? ReadOne(reader) : null, cancellationToken);
+
+    public async Task<bool> RemoveAsync(long id, CancellationToken cancellationToken = default) =>
+        await provider.ExecuteAsync(PostgresSchema.DeleteDeadLetter, [Bigint(id)], cancellationToken) == 1;
+
+    public async Task<long> CountAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = provider.Command(PostgresSchema.CountDeadLetters);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private static async Task<IReadOnlyList<DeadLetter>> ReadAllAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        var letters = new List<DeadLetter>();
+        while (await reader.ReadAsync(cancellationToken)) letters.Add(ReadOne(reader));
+        return letters;
+    }
+
+    private static DeadLetter ReadOne(NpgsqlDataReader reader) => new(reader.GetInt64(0), reader.GetString(1), reader.GetString(2),
+        reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetString(8),
+        reader.GetInt32(9), reader.GetFieldValue<DateTimeOffset>(10));
+}
+
+internal sealed class PostgresReminderStore(PostgresStorageProvider provider) : IReminderStore
+{
+    public Task UpsertAsync(ReminderRecord reminder, CancellationToken cancellationToken = default) =>
+        provider.ExecuteAsync(PostgresSchema.UpsertReminder,
+            [Text(reminder.GrainType), Text(reminder.Key), Text(reminder.Name), Timestamp(reminder.DueAt), Period(reminder.Period)],
+            cancellationToken);
+
+    public async Task<bool> RemoveAsync(string grainType, string key, string name, CancellationToken cancellationToken = default) =>
+        await provider.ExecuteAsync(PostgresSchema.DeleteReminder, [Text(grainType), Text(key), Text(name)], cancellationToken) == 1;
+
+    public async Task<bool> TryRemoveAsync(ReminderRecord reminder, CancellationToken cancellationToken = default) =>
+        await provider.ExecuteAsync(PostgresSchema.DeleteReminderIfDue,
+            [Text(reminder.GrainType), Text(reminder.Key), Text(reminder.Name), Timestamp(reminder.DueAt)], cancellationToken) == 1;
+
+    public Task<IReadOnlyList<ReminderRecord>> ListAsync(string grainType, string key, CancellationToken cancellationToken = default) =>
+        provider.QueryAsync(PostgresSchema.ListReminders, [Text(grainType), Text(key)], ReadAllAsync, cancellationToken);
+
+    public Task<IReadOnlyList<ReminderRecord>> ReadDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken = default) =>
+        provider.QueryAsync(PostgresSchema.ReadDueReminders, [Timestamp(now), Integer(max)], ReadAllAsync, cancellationToken);
+
+    public async Task<bool> TryRescheduleAsync(ReminderRecord reminder, DateTimeOffset newDueAt, CancellationToken cancellationToken = default) =>
+        await provider.ExecuteAsync(PostgresSchema.RescheduleReminder,
+            [Text(reminder.GrainType), Text(reminder.Key), Text(reminder.Name), Timestamp(reminder.DueAt), Timestamp(newDueAt)],
+            cancellationToken) == 1;
+
+    private static NpgsqlParameter Period(TimeSpan? period) => period is { } value
+        ? new NpgsqlParameter<TimeSpan> { NpgsqlDbType = NpgsqlDbType.Interval, TypedValue = StorageTime.Normalize(value) }
+        : new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = DBNull.Value };
+
+    private static async Task<IReadOnlyList<ReminderRecord>> ReadAllAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        var reminders = new List<ReminderRecord>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            reminders.Add(new ReminderRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2),
+                reader.GetFieldValue<DateTimeOffset>(3), reader.IsDBNull(4) ? null : reader.GetFieldValue<TimeSpan>(4)));
+        }
+        return reminders;
+    }
+}

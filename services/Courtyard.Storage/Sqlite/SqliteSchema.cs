@@ -1,0 +1,141 @@
+using Microsoft.Data.Sqlite;
+
+namespace Courtyard.Storage.Sqlite;
+
+/// <summary>The SQLite schema (timestamps are INTEGER microseconds since the Unix epoch, UTC) and the statements over it.</summary>
+internal static class SqliteSchema
+{
+    /// <summary>Migrations in order; each runs once, recorded in schema_version. Append, never edit.</summary>
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE IF NOT EXISTS grain_state (
+            state_type TEXT NOT NULL,
+            key TEXT NOT NULL,
+            data BLOB NOT NULL,
+            version INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (state_type, key));
+        -- AUTOINCREMENT: an id is an event id (CloudEvents id, inbox key); it must never be reused.
+        CREATE TABLE IF NOT EXISTS outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            "partition" TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            trace_parent TEXT,
+            created_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            sent_at INTEGER);
+        CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (id) WHERE sent_at IS NULL;
+        CREATE TABLE IF NOT EXISTS inbox (
+            consumer TEXT NOT NULL,
+            source TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            recorded_at INTEGER NOT NULL,
+            PRIMARY KEY (consumer, source, event_id));
+        CREATE TABLE IF NOT EXISTS dead_letters (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            consumer TEXT NOT NULL,
+            source TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            "partition" TEXT NOT NULL,
+            cloud_event_json TEXT NOT NULL,
+            last_error TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            dead_at INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS dead_letters_by_consumer ON dead_letters (consumer, id);
+        CREATE TABLE IF NOT EXISTS reminders (
+            grain_type TEXT NOT NULL,
+            key TEXT NOT NULL,
+            name TEXT NOT NULL,
+            due_at INTEGER NOT NULL,
+            period INTEGER,
+            PRIMARY KEY (grain_type, key, name));
+        CREATE INDEX IF NOT EXISTS reminders_by_due ON reminders (due_at);
+        """,
+    ];
+
+    public static int LatestVersion => Migrations.Length;
+
+    /// <summary>Creates or migrates the schema; safe to run on every open and from several processes.</summary>
+    public static void Migrate(SqliteConnection connection)
+    {
+        using var transaction = connection.BeginTransaction(deferred: false);
+        using (var create = connection.CreateCommand())
+        {
+            create.Transaction = transaction;
+            create.CommandText = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)";
+            create.ExecuteNonQuery();
+        }
+        long current;
+        using (var read = connection.CreateCommand())
+        {
+            read.Transaction = transaction;
+            read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_version";
+            current = (long)read.ExecuteScalar()!;
+        }
+        if (current > Migrations.Length)
+            throw new InvalidOperationException($"The database schema is version {current}, newer than this build knows ({Migrations.Length}).");
+        for (var version = (int)current + 1; version <= Migrations.Length; version++)
+        {
+            using var migrate = connection.CreateCommand();
+            migrate.Transaction = transaction;
+            migrate.CommandText = Migrations[version - 1] + "\nINSERT INTO schema_version (version, applied_at) VALUES ($1, $2);";
+            migrate.Parameters.AddWithValue("$1", version);
+            migrate.Parameters.AddWithValue("$2", StorageTime.NowUnixMicroseconds());
+            migrate.ExecuteNonQuery();
+        }
+        transaction.Commit();
+    }
+
+    public const string InsertState =
+        "INSERT INTO grain_state (state_type, key, data, version, updated_at) VALUES ($1, $2, $3, 1, $4) ON CONFLICT DO NOTHING";
+    public const string UpdateState =
+        "UPDATE grain_state SET data = $3, version = version + 1, updated_at = $4 WHERE state_type = $1 AND key = $2 AND version = $5";
+    public const string DeleteState = "DELETE FROM grain_state WHERE state_type = $1 AND key = $2 AND version = $3";
+    public const string ReadVersion = "SELECT version FROM grain_state WHERE state_type = $1 AND key = $2";
+    public const string ReadState = "SELECT data, version FROM grain_state WHERE state_type = $1 AND key = $2";
+
+    public const string InsertOutbox =
+        """INSERT INTO outbox ("partition", topic, event_type, payload, trace_parent, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""";
+    public const string ReadUnsentOutbox =
+        """SELECT id, "partition", topic, event_type, payload, trace_parent, created_at, attempts FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1""";
+    public const string MarkOutboxSent = "UPDATE outbox SET sent_at = $2 WHERE id = $1 AND sent_at IS NULL";
+    public const string RecordOutboxAttempt = "UPDATE outbox SET attempts = attempts + 1 WHERE id = $1";
+    public const string OutboxStats = "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE sent_at IS NULL";
+
+    public const string InsertInbox =
+        "INSERT INTO inbox (consumer, source, event_id, recorded_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+    public const string DeleteInbox = "DELETE FROM inbox WHERE consumer = $1 AND source = $2 AND event_id = $3";
+    public const string ContainsInbox = "SELECT 1 FROM inbox WHERE consumer = $1 AND source = $2 AND event_id = $3";
+
+    private const string DeadLetterColumns =
+        """id, consumer, source, event_id, event_type, topic, "partition", cloud_event_json, last_error, attempts, dead_at""";
+    public const string InsertDeadLetter =
+        """
+        INSERT INTO dead_letters (consumer, source, event_id, event_type, topic, "partition", cloud_event_json, last_error, attempts, dead_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id
+        """;
+    public const string ListDeadLetters = $"SELECT {DeadLetterColumns} FROM dead_letters ORDER BY id LIMIT $1";
+    public const string ListDeadLettersOfConsumer = $"SELECT {DeadLetterColumns} FROM dead_letters WHERE consumer = $2 ORDER BY id LIMIT $1";
+    public const string GetDeadLetter = $"SELECT {DeadLetterColumns} FROM dead_letters WHERE id = $1";
+    public const string DeleteDeadLetter = "DELETE FROM dead_letters WHERE id = $1";
+    public const string CountDeadLetters = "SELECT COUNT(*) FROM dead_letters";
+
+    public const string UpsertReminder =
+        """
+        INSERT INTO reminders (grain_type, key, name, due_at, period) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (grain_type, key, name) DO UPDATE SET due_at = excluded.due_at, period = excluded.period
+        """;
+    public const string DeleteReminder = "DELETE FROM reminders WHERE grain_type = $1 AND key = $2 AND name = $3";
+    public const string DeleteReminderIfDue = "DELETE FROM reminders WHERE grain_type = $1 AND key = $2 AND name = $3 AND due_at = $4";
+    public const string RescheduleReminder =
+        "UPDATE reminders SET due_at = $5 WHERE grain_type = $1 AND key = $2 AND name = $3 AND due_at = $4";
+    public const string ListReminders =
+        "SELECT grain_type, key, name, due_at, period FROM reminders WHERE grain_type = $1 AND key = $2 ORDER BY name";
+    public const string ReadDueReminders =
+        "SELECT grain_type, key, name, due_at, period FROM reminders WHERE due_at <= $1 ORDER BY due_at, grain_type, key, name LIMIT $2";
+}

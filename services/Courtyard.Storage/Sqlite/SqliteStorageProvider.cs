@@ -1,0 +1,117 @@
+using Microsoft.Data.Sqlite;
+
+namespace Courtyard.Storage.Sqlite;
+
+/// <summary>
+/// The embedded provider: one SQLite file per service, WAL journal, synchronous=FULL (a write is acknowledged only
+/// once it is in the fsynced log). All mutations go through one writer connection with group commit; reads use
+/// separate pooled connections and see every acknowledged write.
+/// </summary>
+public sealed class SqliteStorageProvider : IStorageProvider
+{
+    private readonly SqliteWriter writer;
+    private readonly GroupCommitQueue<SqliteOperation> queue;
+    private readonly string readConnectionString;
+    private int disposed;
+
+    private SqliteStorageProvider(SqliteWriter writer, string readConnectionString, StorageOptions options)
+    {
+        this.writer = writer;
+        this.readConnectionString = readConnectionString;
+        queue = new GroupCommitQueue<SqliteOperation>(batch =>
+        {
+            writer.CommitBatch(batch);
+            return Task.CompletedTask;
+        }, options.MaxBatchSize, writerCount: 1);
+        State = new SqliteStateStore(this);
+        Outbox = new SqliteOutboxStore(this);
+        Inbox = new SqliteInboxStore(this);
+        DeadLetters = new SqliteDeadLetterStore(this);
+        Reminders = new SqliteReminderStore(this);
+    }
+
+    /// <summary>The database file this provider owns.</summary>
+    public required string Path { get; init; }
+
+    public IStateStore State { get; }
+    public IOutboxStore Outbox { get; }
+    public IInboxStore Inbox { get; }
+    public IDeadLetterStore DeadLetters { get; }
+    public IReminderStore Reminders { get; }
+
+    /// <summary>Opens (creating if needed) the database file and brings its schema up to date.</summary>
+    public static Task<SqliteStorageProvider> OpenAsync(string path, StorageOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        cancellationToken.ThrowIfCancellationRequested();
+        options ??= new StorageOptions();
+        var fullPath = System.IO.Path.GetFullPath(path);
+        var directory = System.IO.Path.GetDirectoryName(fullPath);
+        if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
+
+        var baseBuilder = new SqliteConnectionStringBuilder
+        {
+            DataSource = fullPath,
+            DefaultTimeout = (int)Math.Ceiling(options.SqliteBusyTimeout.TotalSeconds),
+        };
+        var writeConnection = new SqliteConnection(new SqliteConnectionStringBuilder(baseBuilder.ConnectionString)
+        {
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+        }.ConnectionString);
+        try
+        {
+            writeConnection.Open();
+            using (var pragmas = writeConnection.CreateCommand())
+            {
+                pragmas.CommandText =
+                    $"PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = {(int)options.SqliteBusyTimeout.TotalMilliseconds};";
+                pragmas.ExecuteNonQuery();
+            }
+            SqliteSchema.Migrate(writeConnection);
+        }
+        catch
+        {
+            writeConnection.Dispose();
+            throw;
+        }
+        var readConnectionString = new SqliteConnectionStringBuilder(baseBuilder.ConnectionString)
+        {
+            Mode = SqliteOpenMode.ReadWrite,
+            Pooling = true,
+        }.ConnectionString;
+        return Task.FromResult(new SqliteStorageProvider(new SqliteWriter(writeConnection), readConnectionString, options) { Path = fullPath });
+    }
+
+    /// <summary>Queues a mutation for the writer; the task completes once its batch has committed.</summary>
+    internal Task<TResult> WriteAsync<TResult>(Func<SqliteWriter, TResult> apply, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<TResult>(cancellationToken);
+        var operation = new SqliteOperation<TResult>(apply);
+        queue.Enqueue(operation, cancellationToken);
+        return operation.Task;
+    }
+
+    /// <summary>Runs a query on a pooled read connection (WAL: readers never wait for the writer).</summary>
+    internal Task<TResult> ReadAsync<TResult>(string sql, object?[] values, Func<SqliteDataReader, TResult> read, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
+        using var connection = new SqliteConnection(readConnectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        for (var i = 0; i < values.Length; i++) command.Parameters.AddWithValue("$" + (i + 1), values[i] ?? DBNull.Value);
+        using var reader = command.ExecuteReader();
+        return Task.FromResult(read(reader));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) != 0) return;
+        await queue.DisposeAsync();
+        writer.Dispose();
+        using var connection = new SqliteConnection(readConnectionString);
+        SqliteConnection.ClearPool(connection);
+    }
+}

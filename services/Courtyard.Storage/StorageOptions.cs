@@ -1,0 +1,14 @@
+namespace Courtyard.Storage;
+
+/// <summary>Tuning knobs shared by both providers; the defaults are what the README's figures were measured with.</summary>
+public sealed record StorageOptions
+{
+    /// <summary>At most this many queued writes are committed in one transaction.</summary>
+    public int MaxBatchSize { get; init; } = 512;
+
+    /// <summary>PostgreSQL only: writer loops (each with its own connection) committing batches in parallel.</summary>
+    public int PostgresWriterConnections { get; init; } = 2;
+
+    /// <summary>SQLite only: how long a statement waits for a lock held by another process before failing.</summary>
+    public TimeSpan SqliteBusyTimeout { get; init; } = TimeSpan.FromSeconds(10);
+}

@@ -1,0 +1,96 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using Courtyard.ServiceDefaults;
+
+namespace Platform.Host;
+
+/// <summary>Options, help text and the run loop of the embedded host.</summary>
+public static class HostCommandLine
+{
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? configure = null)
+    {
+        var grpcPort = PortOption("--grpc-port", ServiceOptions.DefaultGrpcPort,
+            "gRPC 端口（明文 HTTP/2，h2c）。gRPC port (cleartext HTTP/2). 0 = any free port.");
+        var httpPort = PortOption("--http-port", ServiceOptions.DefaultHttpPort,
+            "HTTP/1.1 端口：状态页、门户、Dapr 回调。HTTP/1.1 port: status page, portal, Dapr callbacks. 0 = any free port.");
+        var dataDir = new Option<string>("--data-dir")
+        {
+            Description = "数据目录（SQLite 文件存放于此，不存在则创建）。Data folder for the SQLite files (created if missing).",
+            DefaultValueFactory = _ => HostSettings.DefaultDataDir,
+            HelpName = "DIR",
+        };
+        var root = new RootCommand(
+            "院落自治平台 一体化主机：一个进程运行全部服务。\n" +
+            "Courtyard Platform embedded host: every service in one process, SQLite files in the data folder.")
+        {
+            grpcPort, httpPort, dataDir,
+        };
+        root.SetAction(async (parse, cancellationToken) =>
+        {
+            var settings = new HostSettings(parse.GetValue(grpcPort), parse.GetValue(httpPort), parse.GetValue(dataDir)!);
+            if (settings.GrpcPort != 0 && settings.GrpcPort == settings.HttpPort)
+            {
+                await error.WriteLineAsync(
+                    $"--grpc-port 与 --http-port 不能相同。--grpc-port and --http-port must differ (both {settings.GrpcPort}).");
+                return 1;
+            }
+            return await RunHostAsync(settings, output, error, configure);
+        });
+
+        // The web host handles Ctrl+C and SIGTERM itself (graceful shutdown), so the parser must not.
+        var invocation = new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null };
+        return await root.Parse(args).InvokeAsync(invocation);
+    }
+
+    private static Option<int> PortOption(string name, int defaultPort, string description)
+    {
+        var option = new Option<int>(name)
+        {
+            Description = description,
+            DefaultValueFactory = _ => defaultPort,
+            HelpName = "PORT",
+        };
+        option.Validators.Add(result =>
+        {
+            int port = result.GetValueOrDefault<int>();
+            if (port is < 0 or > 65535)
+            {
+                result.AddError($"{name} 必须在 0–65535 之间。{name} must be between 0 and 65535 (got {port}).");
+            }
+        });
+        return option;
+    }
+
+    private static async Task<int> RunHostAsync(HostSettings settings, TextWriter output, TextWriter error,
+        Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? configure)
+    {
+        Microsoft.AspNetCore.Builder.WebApplication app;
+        try
+        {
+            app = PlatformHost.Build(settings, configure);
+            await app.StartAsync();
+        }
+        catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+        {
+            await error.WriteLineAsync($"无法监听端口：{e.Message}\nCannot listen: {e.Message} Pick other ports with --grpc-port / --http-port.");
+            return 1;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            await error.WriteLineAsync($"无法创建数据目录：{e.Message}\nCannot create the data folder: {e.Message}");
+            return 1;
+        }
+
+        await using (app)
+        {
+            await output.WriteLineAsync(PlatformHost.DescribeAddresses(app));
+            await output.WriteLineAsync("按 Ctrl+C 停止。Press Ctrl+C to stop.");
+            await output.FlushAsync();
+            using var stopping = app.Lifetime.ApplicationStopping.Register(() => output.WriteLine("正在停止… Stopping…"));
+            await app.WaitForShutdownAsync();
+        }
+        await output.WriteLineAsync("已停止。Stopped.");
+        await output.FlushAsync();
+        return 0;
+    }
+}

@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using Courtyard.Grains.Tests.Support;
+
+namespace Courtyard.Grains.Tests;
+
+/// <summary>Real worker processes (tests/Courtyard.Grains.Tests.Worker) on real databases.</summary>
+public sealed class MultiProcessTests
+{
+    [Fact]
+    public async Task Two_processes_incrementing_one_key_on_one_PostgreSQL_database_never_lose_an_update()
+    {
+        const int perProcess = 200;
+        var database = await Postgres.CreateDatabaseAsync();
+        try
+        {
+            await using var first = WorkerProcess.Start("increment", "postgres", database, "courtyard-7", perProcess.ToString());
+            await using var second = WorkerProcess.Start("increment", "postgres", database, "courtyard-7", perProcess.ToString());
+
+            var done = await Task.WhenAll(first.WaitForLineAsync("done", TimeSpan.FromSeconds(90)), second.WaitForLineAsync("done", TimeSpan.FromSeconds(90)));
+
+            await using var storage = await WorkerStorageForTests.OpenAsync("postgres", database);
+            Assert.Equal(2 * perProcess, await WorkerStorageForTests.ReadWorkerCountAsync(storage, "courtyard-7"));
+            Assert.All(done, line => Assert.StartsWith($"done {perProcess}", line));
+        }
+        finally
+        {
+            await Postgres.DropDatabaseAsync(database);
+        }
+    }
+
+    [Fact]
+    public async Task A_reminder_due_while_its_process_was_down_fires_after_restart()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"grains-reminder-{Guid.NewGuid():N}.db");
+        var connection = file;
+        try
+        {
+            await using (var registering = WorkerProcess.Start("remind", "sqlite", connection, "vote-9", "close-vote", "3"))
+            {
+                await registering.WaitForLineAsync("registered", TimeSpan.FromSeconds(60));
+                registering.Kill();   // down before the reminder is due
+            }
+            await Task.Delay(TimeSpan.FromSeconds(4));   // the reminder falls due while no process runs
+
+            var restarted = Stopwatch.StartNew();
+            await using var serving = WorkerProcess.Start("serve", "sqlite", connection);
+            var fired = await serving.WaitForLineAsync("fired", TimeSpan.FromSeconds(30));
+
+            var parts = fired.Split(' ');
+            Assert.Equal(("vote-9", "close-vote"), (parts[1], parts[2]));
+            Assert.True(DateTimeOffset.Parse(parts[4]) > DateTimeOffset.Parse(parts[3]));
+            // Bounded delay after restart: process start-up plus one poll interval (200 ms), well under 15 s here.
+            Assert.True(restarted.Elapsed < TimeSpan.FromSeconds(15), $"fired {restarted.Elapsed} after restart");
+        }
+        finally
+        {
+            foreach (var path in Directory.GetFiles(Path.GetTempPath(), Path.GetFileName(file) + "*")) File.Delete(path);
+        }
+    }
+}

@@ -1,0 +1,57 @@
+using Courtyard.Grpc;
+using Courtyard.ServiceDefaults;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Platform.Host.Tests;
+
+/// <summary>The embedded host started in this process on free ports (127.0.0.1, port 0) with a fresh data folder.</summary>
+public sealed class RunningHost : IAsyncDisposable
+{
+    private RunningHost(WebApplication app, string dataDir)
+    {
+        App = app;
+        DataDir = dataDir;
+        var endpoints = app.Services.GetRequiredService<ServiceEndpoints>();
+        GrpcAddress = endpoints.GrpcAddress;
+        HttpAddress = endpoints.HttpAddress;
+        Channel = GrpcChannel.ForAddress(GrpcAddress);
+    }
+
+    public WebApplication App { get; }
+    public string DataDir { get; }
+    public Uri GrpcAddress { get; }
+    public Uri HttpAddress { get; }
+    public GrpcChannel Channel { get; }
+
+    public static async Task<RunningHost> StartAsync(Action<WebApplicationBuilder>? configure = null, string? dataDir = null)
+    {
+        dataDir ??= NewDataDir();
+        var app = PlatformHost.Build(new HostSettings(GrpcPort: 0, HttpPort: 0, DataDir: dataDir), configure);
+        await app.StartAsync();
+        return new RunningHost(app, dataDir);
+    }
+
+    public static string NewDataDir() =>
+        Path.Combine(Path.GetTempPath(), "courtyard-host-tests", Guid.NewGuid().ToString("N"), "data");
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+        TryDelete(Path.GetDirectoryName(DataDir)!);
+    }
+
+    public static void TryDelete(string directory)
+    {
+        try
+        {
+            System.IO.Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp folder is harmless.
+        }
+    }
+}
