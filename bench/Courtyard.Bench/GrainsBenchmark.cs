@@ -68,6 +68,7 @@ public static class GrainsBenchmark
             Console.WriteLine($"{row.Database,-11} {row.Path,-34} {row.Callers,7} {row.PerSecond,10:F0} {row.P50Ms,8:F2} {row.P99Ms,8:F2}");
         Console.WriteLine();
         Console.WriteLine($"memory per idle small activation ({memory.Activations:N0} activations): {memory.BytesPerActivation:F0} B");
+        Console.WriteLine($"load average at start {machine["loadAverageAtStart"]}, at end {LoadAverage()} (on {machine["cores"]} cores)");
 
         var results = new
         {
@@ -79,6 +80,7 @@ public static class GrainsBenchmark
             callOverhead = overhead,
             durableWrites = rows,
             idleActivationMemory = memory,
+            loadAverageAtEnd = LoadAverage(),
             targets = new { durableWritesPerSecondAt256Callers = 10_000, bytesPerIdleActivation = 4096 },
         };
         var output = Path.Combine(FindRepositoryRoot(), "bench", "results", "grains.json");
@@ -303,6 +305,19 @@ public static class GrainsBenchmark
         return Directory.GetCurrentDirectory();
     }
 
+    // The machine may be shared (other builds and tests): the load average says how much the figures are disturbed.
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+
     private static Dictionary<string, string> MachineInfo()
     {
         static string Grep(string file, string prefix)
@@ -324,6 +339,7 @@ public static class GrainsBenchmark
             ["os"] = RuntimeInformation.OSDescription,
             ["dotnet"] = RuntimeInformation.FrameworkDescription,
             ["gc"] = System.Runtime.GCSettings.IsServerGC ? "server" : "workstation",
+            ["loadAverageAtStart"] = LoadAverage(),
         };
     }
 

@@ -59,7 +59,7 @@ public static class GrpcBenchmark
 
         var report = BuildReport(cells, settings, loadBefore, ReadLoadAverage(), await NodeVersionAsync());
         PrintTable(cells, report);
-        Directory.CreateDirectory(Path.GetDirectoryName(settings.OutputPath)!);
+        System.IO.Directory.CreateDirectory(Path.GetDirectoryName(settings.OutputPath)!);
         await File.WriteAllTextAsync(settings.OutputPath, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n");
         Console.WriteLine($"wrote {settings.OutputPath}");
         return cells.Any(cell => cell.Errors > 0) ? 1 : 0;

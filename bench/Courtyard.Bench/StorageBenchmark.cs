@@ -1,5 +1,5 @@
 // Storage benchmark: `dotnet run -c Release --project bench/Courtyard.Bench -- storage [--seconds 5] [--keys 10000]
-//   [--writers 1,16,256] [--providers sqlite,postgres] [--postgres <connection>] [--outbox] [--no-raw]`.
+//   [--writers 1,16,256] [--providers sqlite,postgres] [--postgres <connection>] [--postgres-writers 2] [--outbox] [--no-raw]`.
 // Durable state writes/s through IStateStore (group commit) at each writer count over --keys keys, against a raw
 // one-row-per-transaction upsert loop on the same kind of database with the same durability. Prints a table and writes
 // bench/results/storage.json. Also compiled into tests/Courtyard.Storage.Tests.Worker (`... Worker bench ...`).
@@ -24,6 +24,7 @@ public static class StorageBenchmark
         var postgres = Option(args, "--postgres") ?? Environment.GetEnvironmentVariable("COURTYARD_TEST_POSTGRES") ?? DefaultPostgres;
         var withOutbox = args.Contains("--outbox");
         var withRaw = !args.Contains("--no-raw");
+        var options = new StorageOptions { PostgresWriterConnections = int.Parse(Option(args, "--postgres-writers") ?? "2") };
 
         Console.WriteLine($"Storage benchmark: {Environment.ProcessorCount} cores, {duration.TotalSeconds:0.#} s per run, {keys} keys, " +
                           $"{(withOutbox ? "one outbox row per write" : "state only")}");
@@ -40,7 +41,7 @@ public static class StorageBenchmark
                     {
                         ("sqlite", "raw") => await RawSqliteAsync(writers, keys, duration),
                         ("postgres", "raw") => await RawPostgresAsync(postgres, writers, keys, duration),
-                        _ => await GroupCommitAsync(provider, postgres, writers, keys, duration, withOutbox),
+                        _ => await GroupCommitAsync(provider, postgres, writers, keys, duration, withOutbox, options),
                     };
                     Console.WriteLine($"{provider,-10} {mode,-14} {writers,7} {result.PerSecond,10:0} {result.P50,8:0.00} {result.P99,8:0.00}");
                     rows.Add(new() { ["provider"] = provider, ["mode"] = mode, ["writers"] = writers, ["writesPerSecond"] = Math.Round(result.PerSecond),
@@ -52,7 +53,11 @@ public static class StorageBenchmark
         {
             var output = Path.Combine(root, "bench", "results", "storage.json");
             Directory.CreateDirectory(Path.GetDirectoryName(output)!);
-            await File.WriteAllTextAsync(output, JsonSerializer.Serialize(new { keys, seconds = duration.TotalSeconds, withOutbox, rows },
+            await File.WriteAllTextAsync(output, JsonSerializer.Serialize(new
+                {
+                    machine = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}",
+                    keys, seconds = duration.TotalSeconds, withOutbox, options.PostgresWriterConnections, rows,
+                },
                 new JsonSerializerOptions { WriteIndented = true }));
             Console.WriteLine($"wrote {output}");
         }
@@ -62,12 +67,13 @@ public static class StorageBenchmark
     private sealed record Measurement(double PerSecond, double P50, double P99);
 
     /// <summary>Each writer owns the keys ≡ its index (mod writers), so writes never conflict; it writes them in turn, each awaiting its ack.</summary>
-    private static async Task<Measurement> GroupCommitAsync(string provider, string postgres, int writers, int keys, TimeSpan duration, bool withOutbox)
+    private static async Task<Measurement> GroupCommitAsync(string provider, string postgres, int writers, int keys, TimeSpan duration,
+        bool withOutbox, StorageOptions options)
     {
         await using var scratch = await ScratchDatabase.CreateAsync(provider, postgres);
         await using var storage = provider == "sqlite"
-            ? (IStorageProvider)await SqliteStorageProvider.OpenAsync(scratch.Target)
-            : await PostgresStorageProvider.OpenAsync(scratch.Target);
+            ? (IStorageProvider)await SqliteStorageProvider.OpenAsync(scratch.Target, options)
+            : await PostgresStorageProvider.OpenAsync(scratch.Target, options);
         var payload = new byte[100];
         return await MeasureAsync(writers, keys, duration, () =>
         {

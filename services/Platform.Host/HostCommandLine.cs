@@ -50,14 +50,17 @@ public static class HostCommandLine
             DefaultValueFactory = _ => defaultPort,
             HelpName = "PORT",
         };
-        option.Validators.Add(result =>
+        // One parser for "not a number" and "out of range", so both get the same clear message.
+        option.CustomParser = result =>
         {
-            int port = result.GetValueOrDefault<int>();
-            if (port is < 0 or > 65535)
+            string text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+            if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port) && port <= 65535)
             {
-                result.AddError($"{name} 必须在 0–65535 之间。{name} must be between 0 and 65535 (got {port}).");
+                return port;
             }
-        });
+            result.AddError($"{name} 必须是 0–65535 之间的整数。{name} must be a whole number between 0 and 65535 (got \"{text}\").");
+            return 0;
+        };
         return option;
     }
 
@@ -68,16 +71,21 @@ public static class HostCommandLine
         try
         {
             app = PlatformHost.Build(settings, configure);
-            await app.StartAsync();
         }
-        catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
-        {
-            await error.WriteLineAsync($"无法监听端口：{e.Message}\nCannot listen: {e.Message} Pick other ports with --grpc-port / --http-port.");
-            return 1;
-        }
-        catch (UnauthorizedAccessException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             await error.WriteLineAsync($"无法创建数据目录：{e.Message}\nCannot create the data folder: {e.Message}");
+            return 1;
+        }
+        try
+        {
+            await app.StartAsync();
+        }
+        catch (IOException e)
+        {
+            // Kestrel reports a taken port as IOException "Failed to bind to address …: address already in use."
+            await app.DisposeAsync();
+            await error.WriteLineAsync($"无法监听端口：{e.Message}\nCannot listen: {e.Message} Choose other ports with --grpc-port / --http-port.");
             return 1;
         }
 

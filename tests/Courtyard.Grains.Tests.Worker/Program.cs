@@ -1,6 +1,7 @@
 // A process that hosts the grain runtime on a real database, for the multi-process tests (two writers on one key;
 // a reminder that must survive the process being killed).
-//   increment <sqlite|postgres> <connection> <key> <count>   N increments, retrying on version conflicts; prints "done <n> conflicts=<c>"
+//   increment <sqlite|postgres> <connection> <key> <count> [startAtUnixMs]   N increments, retrying on version conflicts;
+//       prints "done <n> conflicts=<c>"; waits until startAtUnixMs first so that several workers really overlap
 //   remind <sqlite|postgres> <connection> <key> <name> <dueSeconds>   registers a one-shot reminder; prints "registered"; waits to be killed
 //   serve <sqlite|postgres> <connection>   runs the reminder poller; prints "fired <key> <name> <dueAt> <firedAt>" per reminder
 using Courtyard.Grains;
@@ -38,6 +39,12 @@ switch (mode)
     case "increment":
     {
         var (key, count) = (args[3], int.Parse(args[4]));
+        await grains.GetGrain<IWorkerCounterGrain>(key).Get();   // activated (state loaded) before the start line
+        if (args.Length > 5)
+        {
+            var wait = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(args[5])) - DateTimeOffset.UtcNow;
+            if (wait > TimeSpan.Zero) await Task.Delay(wait);
+        }
         var conflicts = 0;
         for (var i = 0; i < count; i++)
         {

@@ -10,6 +10,7 @@ public sealed class WorkerCounterState
 public interface IWorkerCounterGrain : IGrainWithStringKey
 {
     Task<long> Increment();
+    Task<long> Get();
 }
 
 public sealed class WorkerCounterGrain(IPersistentState<WorkerCounterState> state) : Grain, IWorkerCounterGrain
@@ -20,6 +21,8 @@ public sealed class WorkerCounterGrain(IPersistentState<WorkerCounterState> stat
         await state.WriteStateAsync();
         return state.State.Count;
     }
+
+    public Task<long> Get() => Task.FromResult(state.State.Count);
 }
 
 public interface IWorkerReminderGrain : IGrainWithStringKey

@@ -96,11 +96,12 @@ public sealed class LifecycleTests
     {
         await using var silo = await TestSilo.StartAsync(new InMemoryStorage(), o =>
         {
-            o.CollectionAge = TimeSpan.FromMilliseconds(300);
+            o.CollectionAge = TimeSpan.FromMilliseconds(1500);
             o.CollectionInterval = TimeSpan.FromMilliseconds(50);
         });
         var grain = silo.Grains.GetGrain<ICollectibleGrain>("busy");
-        for (var i = 0; i < 15; i++)
+        // Calls every 100 ms for longer than the collection age: each one postpones collection.
+        for (var i = 0; i < 25; i++)
         {
             await grain.Touch();
             await Task.Delay(100);

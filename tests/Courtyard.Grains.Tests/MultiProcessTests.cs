@@ -13,14 +13,19 @@ public sealed class MultiProcessTests
         var database = await Postgres.CreateDatabaseAsync();
         try
         {
-            await using var first = WorkerProcess.Start("increment", "postgres", database, "courtyard-7", perProcess.ToString());
-            await using var second = WorkerProcess.Start("increment", "postgres", database, "courtyard-7", perProcess.ToString());
+            // Both start incrementing at the same moment (after their start-up), so their writes interleave.
+            var startAt = DateTimeOffset.UtcNow.AddSeconds(8).ToUnixTimeMilliseconds().ToString();
+            await using var first = WorkerProcess.Start("increment", "postgres", database, "courtyard-7", perProcess.ToString(), startAt);
+            await using var second = WorkerProcess.Start("increment", "postgres", database, "courtyard-7", perProcess.ToString(), startAt);
 
-            var done = await Task.WhenAll(first.WaitForLineAsync("done", TimeSpan.FromSeconds(90)), second.WaitForLineAsync("done", TimeSpan.FromSeconds(90)));
+            var done = await Task.WhenAll(first.WaitForLineAsync("done", TimeSpan.FromSeconds(120)), second.WaitForLineAsync("done", TimeSpan.FromSeconds(120)));
 
             await using var storage = await WorkerStorageForTests.OpenAsync("postgres", database);
             Assert.Equal(2 * perProcess, await WorkerStorageForTests.ReadWorkerCountAsync(storage, "courtyard-7"));
             Assert.All(done, line => Assert.StartsWith($"done {perProcess}", line));
+            // The processes really contended: some writes hit a version conflict and were retried after a reload.
+            var conflicts = done.Sum(line => int.Parse(line.Split("conflicts=")[1]));
+            Assert.True(conflicts > 0, $"no conflicts: {string.Join(" / ", done)}");
         }
         finally
         {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Text.RegularExpressions;
 using Courtyard.Grpc;
 using Grpc.Health.V1;
@@ -45,10 +46,82 @@ public sealed partial class HostProcessTests
         }
     }
 
+    [Fact]
+    public async Task With_an_otlp_endpoint_set_grpc_calls_are_exported_as_traces()
+    {
+        int collectorPort = FreePort();
+        using var collector = new HttpListener();
+        collector.Prefixes.Add($"http://127.0.0.1:{collectorPort}/");
+        collector.Start();
+        var firstTraceExport = WaitForPostAsync(collector, "/v1/traces");
+
+        string dataDir = RunningHost.NewDataDir();
+        var environment = new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{collectorPort}",
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+        };
+        using var process = StartHost(environment, "--grpc-port", "0", "--http-port", "0", "--data-dir", dataDir);
+        var lines = new ProcessLines(process);
+        try
+        {
+            string grpcLine = await lines.WaitForAsync(line => line.StartsWith("gRPC (h2c): ", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+            using (var channel = GrpcChannel.ForAddress(grpcLine["gRPC (h2c): ".Length..]))
+            {
+                var check = Method.Create<HealthCheckRequest, HealthCheckResponse>(HealthReflection.Descriptor, "Health", "Check");
+                await channel.UnaryAsync(check, new HealthCheckRequest(), new CallOptions(deadline: DateTime.UtcNow.AddSeconds(10)));
+            }
+
+            var winner = await Task.WhenAny(firstTraceExport, Task.Delay(TimeSpan.FromSeconds(20)));
+
+            Assert.True(winner == firstTraceExport, "no trace export reached the collector within 20 s");
+            byte[] body = await firstTraceExport;
+            // The OTLP payload is protobuf; strings (span name, resource attributes) are in it as plain UTF-8.
+            Assert.Contains("courtyard-platform", System.Text.Encoding.UTF8.GetString(body));
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+            }
+            RunningHost.TryDelete(Path.GetDirectoryName(dataDir)!);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    /// <summary>Answers every request 200 and completes with the body of the first POST to <paramref name="path"/> that mentions a gRPC method.</summary>
+    private static async Task<byte[]> WaitForPostAsync(HttpListener listener, string path)
+    {
+        while (true)
+        {
+            var context = await listener.GetContextAsync();
+            using var buffer = new MemoryStream();
+            await context.Request.InputStream.CopyToAsync(buffer);
+            context.Response.StatusCode = 200;
+            context.Response.Close();
+            byte[] body = buffer.ToArray();
+            if (context.Request.HttpMethod == "POST" && context.Request.Url?.AbsolutePath == path
+                && System.Text.Encoding.UTF8.GetString(body).Contains("grpc.health.v1.Health/Check", StringComparison.Ordinal))
+            {
+                return body;
+            }
+        }
+    }
+
     [GeneratedRegex(@"^gRPC \(h2c\): http://127\.0\.0\.1:\d+$")]
     private static partial Regex AddressLine();
 
-    private static Process StartHost(params string[] args)
+    private static Process StartHost(params string[] args) => StartHost(new Dictionary<string, string>(), args);
+
+    private static Process StartHost(Dictionary<string, string> environment, params string[] args)
     {
         // The host's build output sits next to the tests' (project reference), runtimeconfig included.
         string hostDll = Path.Combine(AppContext.BaseDirectory, "Platform.Host.dll");
@@ -60,6 +133,10 @@ public sealed partial class HostProcessTests
             start.ArgumentList.Add(arg);
         }
         start.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
         return Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
     }
 

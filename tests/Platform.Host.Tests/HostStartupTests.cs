@@ -25,9 +25,9 @@ public sealed class HostStartupTests
     }
 
     [Theory]
-    [InlineData("--grpc-port", "70000", "must be between 0 and 65535")]
-    [InlineData("--http-port", "-1", "must be between 0 and 65535")]
-    [InlineData("--grpc-port", "abc", "abc")]
+    [InlineData("--grpc-port", "70000", "must be a whole number between 0 and 65535")]
+    [InlineData("--http-port", "-1", "must be a whole number between 0 and 65535")]
+    [InlineData("--grpc-port", "abc", "must be a whole number between 0 and 65535 (got \"abc\")")]
     public async Task A_bad_port_is_refused_with_a_message(string option, string value, string expected)
     {
         var output = new StringWriter();
@@ -48,6 +48,51 @@ public sealed class HostStartupTests
 
         Assert.NotEqual(0, exitCode);
         Assert.Contains("must differ", error.ToString());
+    }
+
+    [Fact]
+    public async Task A_port_already_in_use_is_reported_instead_of_a_stack_trace()
+    {
+        using var occupant = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        occupant.Start();
+        int busyPort = ((IPEndPoint)occupant.LocalEndpoint).Port;
+        string dataDir = RunningHost.NewDataDir();
+        var error = new StringWriter();
+        try
+        {
+            int exitCode = await HostCommandLine.RunAsync(
+                ["--grpc-port", busyPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--http-port", "0", "--data-dir", dataDir],
+                new StringWriter(), error);
+
+            Assert.Equal(1, exitCode);
+            Assert.StartsWith("无法监听端口", error.ToString());
+            Assert.Contains(busyPort.ToString(System.Globalization.CultureInfo.InvariantCulture), error.ToString());
+            Assert.DoesNotContain("   at ", error.ToString());
+        }
+        finally
+        {
+            RunningHost.TryDelete(Path.GetDirectoryName(dataDir)!);
+        }
+    }
+
+    [Fact]
+    public async Task A_data_folder_that_cannot_be_created_is_reported()
+    {
+        // A path under a regular file can never become a folder.
+        string file = Path.GetTempFileName();
+        var error = new StringWriter();
+        try
+        {
+            int exitCode = await HostCommandLine.RunAsync(
+                ["--grpc-port", "0", "--http-port", "0", "--data-dir", Path.Combine(file, "data")], new StringWriter(), error);
+
+            Assert.Equal(1, exitCode);
+            Assert.StartsWith("无法创建数据目录", error.ToString());
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     [Fact]

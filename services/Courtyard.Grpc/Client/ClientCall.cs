@@ -323,8 +323,8 @@ internal sealed class ClientCall<TRequest, TResponse> : IAsyncStreamReader<TResp
         _disposed = true;
         if (_outcome is null)
         {
+            _cancellation.Cancel(); // first: the stream must be reset before the request body is failed
             Finish(new Status(StatusCode.Cancelled, "Call disposed"), null);
-            _cancellation.Cancel();
         }
         _response?.Dispose();
         _request?.Dispose();

@@ -64,11 +64,12 @@ public sealed class GrpcChannel : IDisposable
         return new GrpcChannel(address, options ?? new GrpcChannelOptions());
     }
 
-    /// <summary>The handler used when none is given: HTTP/2 with several connections, no proxy, keep-alive pings, no HTTP-level decompression.</summary>
+    /// <summary>The handler used when none is given: HTTP/2 with several connections, no proxy, no redirects, keep-alive pings, no HTTP-level decompression.</summary>
     public static SocketsHttpHandler CreateDefaultHandler() => new()
     {
         EnableMultipleHttp2Connections = true,
         UseProxy = false,
+        AllowAutoRedirect = false, // gRPC never follows redirects; also one handler layer less per call
         AutomaticDecompression = System.Net.DecompressionMethods.None,
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
         KeepAlivePingDelay = TimeSpan.FromSeconds(60),

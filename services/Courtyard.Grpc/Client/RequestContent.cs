@@ -52,11 +52,14 @@ internal sealed class StreamingRequestContent : HttpContent
     /// <summary>Ends the request body (END_STREAM, the client's half-close).</summary>
     public void Complete() => _completed.TrySetResult();
 
-    /// <summary>The call is over: pending and future writes fail, and HttpClient stops waiting for the body.</summary>
+    /// <summary>
+    /// The call is over: pending and future writes fail, and the body fails rather than ends, so HttpClient resets the
+    /// stream instead of sending END_STREAM (a clean half-close would let the server finish the call as if nothing happened).
+    /// </summary>
     public void Abort(Exception reason)
     {
         _stream.TrySetException(reason);
-        _completed.TrySetResult();
+        _completed.TrySetException(reason);
     }
 
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context)

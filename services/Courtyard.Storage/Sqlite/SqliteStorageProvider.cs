@@ -92,6 +92,10 @@ public sealed class SqliteStorageProvider : IStorageProvider
         return operation.Task;
     }
 
+    /// <summary>A PRAGMA's value as the writer connection sees it (for tests: durability settings are per connection).</summary>
+    internal Task<string> ReadWriterPragmaAsync(string name) =>
+        WriteAsync(writer => writer.Scalar<object>($"PRAGMA {name}").ToString()!, CancellationToken.None);
+
     /// <summary>Runs a query on a pooled read connection (WAL: readers never wait for the writer).</summary>
     internal Task<TResult> ReadAsync<TResult>(string sql, object?[] values, Func<SqliteDataReader, TResult> read, CancellationToken cancellationToken)
     {

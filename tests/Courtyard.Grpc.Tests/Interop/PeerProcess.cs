@@ -37,7 +37,7 @@ public static class NodePackages
         await InstallLock.WaitAsync();
         try
         {
-            if (Directory.Exists(Path.Combine(directory, "node_modules", "@grpc", "grpc-js")))
+            if (System.IO.Directory.Exists(Path.Combine(directory, "node_modules", "@grpc", "grpc-js")))
             {
                 return;
             }

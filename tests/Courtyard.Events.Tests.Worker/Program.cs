@@ -1,0 +1,120 @@
+// A process the event bus fault tests start and kill. Modes (all over SQLite + RabbitMQ):
+//   produce --db F --rabbit URL --exchange X --count N --partitions P --relay on|off   commit N events, print "committed N"
+//       (relay on: publish them, print "drained"), then run until killed
+//   relay   --db F --rabbit URL --exchange X                                            publish what the outbox holds, print "drained"
+//   consume --db F --rabbit URL --exchange X --consumer C                               apply each ThingHappened once, print "handled <id>"
+// Test hook: COURTYARD_TEST_KILL_BEFORE_ACK=1 makes the consumer kill itself right after committing its first effect, before the ack.
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Courtyard.Events;
+using Courtyard.Events.Testing;
+using Courtyard.Events.Transports;
+using Courtyard.Storage.Sqlite;
+
+var mode = args.FirstOrDefault() ?? "";
+var options = ParseOptions(args.Skip(1).ToArray());
+string Option(string name) => options.TryGetValue(name, out var value) ? value : throw new ArgumentException($"missing --{name}");
+
+await using var storage = await SqliteStorageProvider.OpenAsync(Option("db"));
+await using var transport = new RabbitMqTransport(new RabbitMqTransportOptions { Url = Option("rabbit"), Exchange = Option("exchange") });
+var catalog = new EventCatalog();
+
+switch (mode)
+{
+    case "produce":
+    {
+        var relayOn = Option("relay") == "on";
+        await using var bus = new EventBus(new EventBusOptions { Source = "producer", RelayEnabled = relayOn }, storage, transport, catalog).MapTestEvents();
+        await bus.StartAsync();
+        var count = int.Parse(Option("count"));
+        var partitions = int.Parse(Option("partitions"));
+        var versions = new long[partitions];
+        for (var i = 0; i < count; i++)
+        {
+            var p = i % partitions;
+            versions[p] = await bus.CommitThingAsync($"courtyard-{p}", i, versions[p]);
+        }
+        Say($"committed {count}");
+        if (relayOn)
+        {
+            await WaitDrainedAsync(storage);
+        }
+        await Task.Delay(Timeout.Infinite);
+        break;
+    }
+    case "relay":
+    {
+        await using var bus = new EventBus(new EventBusOptions { Source = "producer" }, storage, transport, catalog).MapTestEvents();
+        await bus.StartAsync();
+        await WaitDrainedAsync(storage);
+        await Task.Delay(Timeout.Infinite);
+        break;
+    }
+    case "consume":
+    {
+        var killBeforeAck = Environment.GetEnvironmentVariable("COURTYARD_TEST_KILL_BEFORE_ACK") == "1";
+        using var listener = ListenForRepeats();
+        await using var bus = new EventBus(new EventBusOptions { Source = "consumer-service", RelayEnabled = false }, storage, transport, catalog).MapTestEvents();
+        bus.Handle<ThingHappened>(Option("consumer"), async (thing, context) =>
+        {
+            await TestEvents.ApplyEffectAsync(storage, thing.ThingId, context.Mark);
+            context.MarkConsumed();
+            Say($"handled {context.Event.Id} attempt={context.DeliveryAttempt}");
+            if (killBeforeAck)
+            {
+                Say($"killing-before-ack {context.Event.Id}");
+                Process.GetCurrentProcess().Kill();
+            }
+        });
+        await bus.StartAsync();
+        Say("ready");
+        await Task.Delay(Timeout.Infinite);
+        break;
+    }
+    default:
+        Console.Error.WriteLine("usage: worker produce|relay|consume --db F --rabbit URL --exchange X ...");
+        return 2;
+}
+return 0;
+
+static void Say(string line)
+{
+    Console.Out.WriteLine(line);
+    Console.Out.Flush();
+}
+
+static async Task WaitDrainedAsync(Courtyard.Storage.IStorageProvider storage)
+{
+    while ((await storage.Outbox.GetStatsAsync()).Unsent > 0)
+    {
+        await Task.Delay(50);
+    }
+    Say("drained");
+}
+
+static MeterListener ListenForRepeats()
+{
+    var listener = new MeterListener
+    {
+        InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == EventMetrics.Name && instrument.Name is "courtyard.events.duplicates" or "courtyard.events.redeliveries")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        },
+    };
+    listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => Say(instrument.Name == "courtyard.events.duplicates" ? "duplicate" : "redelivery"));
+    listener.Start();
+    return listener;
+}
+
+static Dictionary<string, string> ParseOptions(string[] args)
+{
+    var result = new Dictionary<string, string>();
+    for (var i = 0; i + 1 < args.Length; i += 2)
+    {
+        result[args[i].TrimStart('-')] = args[i + 1];
+    }
+    return result;
+}

@@ -1,0 +1,105 @@
+using Courtyard.Storage.Postgres;
+using Courtyard.Storage.Tests.Support;
+using Npgsql;
+
+namespace Courtyard.Storage.Tests;
+
+/// <summary>The conformance suite on a fresh database of the test PostgreSQL (scripts/postgres.sh) per test.</summary>
+public sealed class PostgresConformanceTests : StorageConformanceTests
+{
+    private string? connectionString;
+
+    private async Task<string> ConnectionStringAsync() => connectionString ??= await PostgresServer.CreateDatabaseAsync();
+
+    protected override string[] WorkerTarget => ["postgres", connectionString!];
+
+    protected override async Task<IStorageProvider> OpenAsync() => await PostgresStorageProvider.OpenAsync(await ConnectionStringAsync());
+
+    protected override async Task DeleteDatabaseAsync()
+    {
+        if (connectionString is not null) await PostgresServer.DropDatabaseAsync(connectionString);
+    }
+
+    [Fact]
+    public async Task A_batch_without_a_transaction_is_all_or_nothing_as_the_group_commit_relies_on()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(await ConnectionStringAsync());
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var batch = new NpgsqlBatch(connection)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand("INSERT INTO grain_state (state_type, key, data, version) VALUES ('t', 'k', '\\x00', 1)"),
+                new NpgsqlBatchCommand("SELECT 1 / 0"),
+            },
+        };
+
+        await Assert.ThrowsAsync<PostgresException>(() => batch.ExecuteNonQueryAsync());
+
+        Assert.Null(await Storage.State.ReadAsync("t", "k"));
+    }
+
+    [Fact]
+    public async Task The_schema_records_its_version_and_the_state_table_is_keyed_by_type_and_key()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(await ConnectionStringAsync());
+        await using var version = dataSource.CreateCommand("SELECT MAX(version) FROM schema_version");
+        Assert.Equal(1, (int)(await version.ExecuteScalarAsync())!);
+        await using var key = dataSource.CreateCommand(
+            "SELECT string_agg(a.attname, ',' ORDER BY array_position(i.indkey, a.attnum)) FROM pg_index i " +
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'grain_state'::regclass AND i.indisprimary");
+        Assert.Equal("state_type,key", (string)(await key.ExecuteScalarAsync())!);
+    }
+
+    [Fact]
+    public async Task A_write_PostgreSQL_rejects_fails_alone_and_its_batch_neighbours_commit()
+    {
+        var writes = Enumerable.Range(0, 100).Select(i => Storage.State.WriteAsync(new StateWrite
+        {
+            StateType = "t", Key = "k" + i, Data = [1],
+            // PostgreSQL text cannot hold NUL: this one write is invalid, the others are fine.
+            Outbox = [new OutboxMessage("p", "t", "e", i == 50 ? "bad\0payload" : "ok")],
+        })).ToArray();
+
+        await Assert.ThrowsAsync<PostgresException>(() => writes[50]);
+        foreach (var write in writes.Where((_, i) => i != 50)) Assert.Equal(1, (await write).NewVersion);
+        Assert.Null(await Storage.State.ReadAsync("t", "k50"));
+        Assert.Equal(99, (await Storage.Outbox.GetStatsAsync()).Unsent);
+    }
+
+    [Fact]
+    public async Task A_write_racing_a_concurrent_inbox_mark_is_redone_alone_and_reports_already_consumed()
+    {
+        var mark = new InboxMark("rules", "councils", "race-1");
+        var target = await ConnectionStringAsync();
+        await using var other = new NpgsqlConnection(target);
+        await other.OpenAsync();
+        await using var transaction = await other.BeginTransactionAsync();
+        await using (var insert = new NpgsqlCommand("INSERT INTO inbox (consumer, source, event_id) VALUES ('rules', 'councils', 'race-1')", other, transaction))
+            await insert.ExecuteNonQueryAsync();
+
+        // The batch does not see the uncommitted mark, changes the state, then waits on the mark's unique key.
+        var write = Storage.State.WriteAsync(new StateWrite
+        {
+            StateType = "t", Key = "k", Data = [1], Consumes = mark, Outbox = [new OutboxMessage("p", "t", "e", "effect")],
+        });
+        await using (var monitor = new NpgsqlConnection(target))
+        {
+            await monitor.OpenAsync();
+            await using var waiting = new NpgsqlCommand(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", monitor);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while ((long)(await waiting.ExecuteScalarAsync())! == 0)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the write never waited on the concurrent inbox mark");
+                await Task.Delay(20);
+            }
+        }
+        await transaction.CommitAsync();
+
+        var result = await write;
+        Assert.Equal(WriteOutcome.AlreadyConsumed, result.Outcome);
+        Assert.Null(await Storage.State.ReadAsync("t", "k"));
+        Assert.Equal(0, (await Storage.Outbox.GetStatsAsync()).Unsent);
+    }
+}

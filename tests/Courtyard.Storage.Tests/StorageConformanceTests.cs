@@ -1,0 +1,511 @@
+using System.Text;
+using Courtyard.Storage.Tests.Support;
+
+namespace Courtyard.Storage.Tests;
+
+/// <summary>
+/// What every storage provider promises (see services/Courtyard.Storage/Abstractions.cs and README.md). Each provider
+/// runs this suite through a subclass that opens a fresh database per test.
+/// </summary>
+public abstract class StorageConformanceTests : IAsyncLifetime
+{
+    private const string Type = "Councils.Proposal";
+
+    protected IStorageProvider Storage { get; private set; } = null!;
+
+    /// <summary>Opens the test's database (the same one again on a second call: a restart).</summary>
+    protected abstract Task<IStorageProvider> OpenAsync();
+
+    /// <summary>Removes the test's database.</summary>
+    protected abstract Task DeleteDatabaseAsync();
+
+    /// <summary>Arguments for the worker: provider name and the test database's path or connection string.</summary>
+    protected abstract string[] WorkerTarget { get; }
+
+    public async Task InitializeAsync() => Storage = await OpenAsync();
+
+    public async Task DisposeAsync()
+    {
+        await Storage.DisposeAsync();
+        await DeleteDatabaseAsync();
+    }
+
+    private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
+
+    private static StateWrite Write(string key, string? data, long expectedVersion, params OutboxMessage[] outbox) => new()
+    {
+        StateType = Type,
+        Key = key,
+        Data = data is null ? null : Bytes(data),
+        ExpectedVersion = expectedVersion,
+        Outbox = outbox,
+    };
+
+    private static OutboxMessage Event(string payload, string partition = "courtyard-1") =>
+        new(partition, "councils", "courtyard.councils.proposal_passed.v1", payload, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+
+    private async Task<IReadOnlyList<OutboxRecord>> AllUnsentAsync() => await Storage.Outbox.ReadUnsentAsync(100_000);
+
+    [Fact]
+    public async Task A_missing_state_reads_as_null_and_its_first_write_expects_0_and_yields_version_1()
+    {
+        Assert.Null(await Storage.State.ReadAsync(Type, "courtyard-1"));
+
+        var result = await Storage.State.WriteAsync(Write("courtyard-1", "first", 0));
+
+        Assert.Equal(WriteOutcome.Committed, result.Outcome);
+        Assert.Equal(1, result.NewVersion);
+        Assert.Empty(result.OutboxIds);
+        var stored = await Storage.State.ReadAsync(Type, "courtyard-1");
+        Assert.NotNull(stored);
+        Assert.Equal(new StoredState(Type, "courtyard-1", stored.Data, 1), stored);
+        Assert.Equal("first", Encoding.UTF8.GetString(stored.Data));
+    }
+
+    [Fact]
+    public async Task Writing_with_the_current_version_replaces_the_state_and_increments_the_version()
+    {
+        await Storage.State.WriteAsync(Write("k", "v1", 0));
+        var second = await Storage.State.WriteAsync(Write("k", "v2", 1));
+        var third = await Storage.State.WriteAsync(Write("k", "v3", 2));
+
+        Assert.Equal(2, second.NewVersion);
+        Assert.Equal(3, third.NewVersion);
+        var stored = await Storage.State.ReadAsync(Type, "k");
+        Assert.Equal("v3", Encoding.UTF8.GetString(stored!.Data));
+        Assert.Equal(3, stored.Version);
+        Assert.Null(await Storage.State.ReadAsync("Other.Type", "k"));
+    }
+
+    [Fact]
+    public async Task A_stale_version_conflicts_and_changes_nothing()
+    {
+        await Storage.State.WriteAsync(Write("k", "v1", 0));
+        await Storage.State.WriteAsync(Write("k", "v2", 1));
+
+        var conflict = await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.State.WriteAsync(Write("k", "stale", 1, Event("lost"))));
+
+        Assert.Equal(Type, conflict.StateType);
+        Assert.Equal("k", conflict.Key);
+        Assert.Equal(1, conflict.ExpectedVersion);
+        Assert.Equal(2, conflict.StoredVersion);
+        var stored = await Storage.State.ReadAsync(Type, "k");
+        Assert.Equal(("v2", 2L), (Encoding.UTF8.GetString(stored!.Data), stored.Version));
+        Assert.Empty(await AllUnsentAsync());
+        await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.State.WriteAsync(Write("k", "future", 7)));
+        await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.State.WriteAsync(Write("never-written", "x", 1)));
+        Assert.Null(await Storage.State.ReadAsync(Type, "never-written"));
+    }
+
+    [Fact]
+    public async Task Inserting_a_state_that_already_exists_conflicts()
+    {
+        await Storage.State.WriteAsync(Write("k", "original", 0));
+
+        var conflict = await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.State.WriteAsync(Write("k", "duplicate", 0)));
+
+        Assert.Equal(1, conflict.StoredVersion);
+        Assert.Equal("original", Encoding.UTF8.GetString((await Storage.State.ReadAsync(Type, "k"))!.Data));
+    }
+
+    [Fact]
+    public async Task Clearing_deletes_the_state_and_the_next_write_starts_again_at_version_1()
+    {
+        await Storage.State.WriteAsync(Write("k", "v1", 0));
+        await Storage.State.WriteAsync(Write("k", "v2", 1));
+
+        var cleared = await Storage.State.WriteAsync(Write("k", null, 2));
+
+        Assert.Equal(0, cleared.NewVersion);
+        Assert.Null(await Storage.State.ReadAsync(Type, "k"));
+        var reborn = await Storage.State.WriteAsync(Write("k", "again", 0));
+        Assert.Equal(1, reborn.NewVersion);
+        Assert.Equal("again", Encoding.UTF8.GetString((await Storage.State.ReadAsync(Type, "k"))!.Data));
+    }
+
+    [Fact]
+    public async Task Clearing_with_a_stale_version_conflicts_and_keeps_the_state()
+    {
+        await Storage.State.WriteAsync(Write("k", "v1", 0));
+        await Storage.State.WriteAsync(Write("k", "v2", 1));
+
+        await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.State.WriteAsync(Write("k", null, 1)));
+        await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.State.WriteAsync(Write("k", null, 0)));
+
+        Assert.Equal(2, (await Storage.State.ReadAsync(Type, "k"))!.Version);
+        // Clearing a state that was never written, expecting none, is a no-op that succeeds.
+        Assert.Equal(0, (await Storage.State.WriteAsync(Write("absent", null, 0))).NewVersion);
+        Assert.Null(await Storage.State.ReadAsync(Type, "absent"));
+    }
+
+    [Fact]
+    public async Task Concurrent_read_modify_write_on_one_key_with_retry_loses_no_increment()
+    {
+        const int writers = 16, incrementsEach = 20;
+
+        await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(async () =>
+        {
+            for (var done = 0; done < incrementsEach;)
+            {
+                var current = await Storage.State.ReadAsync(Type, "counter");
+                var value = current is null ? 0 : int.Parse(Encoding.UTF8.GetString(current.Data));
+                try
+                {
+                    await Storage.State.WriteAsync(Write("counter", (value + 1).ToString(), current?.Version ?? 0));
+                    done++;
+                }
+                catch (InconsistentStateException)
+                {
+                    // Someone else wrote in between: reload and try again.
+                }
+            }
+        })));
+
+        var stored = await Storage.State.ReadAsync(Type, "counter");
+        Assert.Equal(writers * incrementsEach, int.Parse(Encoding.UTF8.GetString(stored!.Data)));
+        Assert.Equal(writers * incrementsEach, stored.Version);
+    }
+
+    [Fact]
+    public async Task Many_keys_written_concurrently_are_all_acknowledged_in_order_and_readable_at_once()
+    {
+        const int keys = 500, writesPerKey = 4;
+
+        await Task.WhenAll(Enumerable.Range(0, keys).Select(k => Task.Run(async () =>
+        {
+            for (var version = 1; version <= writesPerKey; version++)
+            {
+                var result = await Storage.State.WriteAsync(Write("k" + k, $"k{k}:{version}", version - 1, Event($"k{k}:{version}", "k" + k)));
+                Assert.Equal(version, result.NewVersion);
+                // Acknowledged means visible: a read right after the ack sees the write.
+                var read = await Storage.State.ReadAsync(Type, "k" + k);
+                Assert.Equal(version, read!.Version);
+            }
+        })));
+
+        for (var k = 0; k < keys; k++)
+        {
+            var stored = await Storage.State.ReadAsync(Type, "k" + k);
+            Assert.Equal((writesPerKey, $"k{k}:{writesPerKey}"), (stored!.Version, Encoding.UTF8.GetString(stored.Data)));
+        }
+        var outbox = await AllUnsentAsync();
+        Assert.Equal(keys * writesPerKey, outbox.Count);
+        // Per partition (key), events are in write order.
+        foreach (var partition in outbox.GroupBy(r => r.Partition))
+            Assert.Equal(Enumerable.Range(1, writesPerKey).Select(v => $"{partition.Key}:{v}"), partition.OrderBy(r => r.Id).Select(r => r.Payload));
+    }
+
+    [Fact]
+    public async Task Writes_to_one_key_queued_back_to_back_behave_as_if_sequential()
+    {
+        // Not awaited in between, so they share a batch: the second must see the first's version.
+        var tasks = Enumerable.Range(0, 50).Select(i => Storage.State.WriteAsync(Write("k", "v" + (i + 1), i))).ToArray();
+        var stale = Storage.State.WriteAsync(Write("k", "stale", 3));
+
+        var results = await Task.WhenAll(tasks);
+
+        Assert.Equal(Enumerable.Range(1, 50).Select(v => (long)v), results.Select(r => r.NewVersion));
+        await Assert.ThrowsAsync<InconsistentStateException>(() => stale);
+        var stored = await Storage.State.ReadAsync(Type, "k");
+        Assert.Equal(("v50", 50L), (Encoding.UTF8.GetString(stored!.Data), stored.Version));
+    }
+
+    [Fact]
+    public async Task A_5_MiB_state_round_trips_byte_for_byte()
+    {
+        var large = new byte[5 * 1024 * 1024];
+        new Random(42).NextBytes(large);
+
+        await Storage.State.WriteAsync(new StateWrite { StateType = Type, Key = "large", Data = large });
+        large[^1] ^= 0xFF;
+        await Storage.State.WriteAsync(new StateWrite { StateType = Type, Key = "large", Data = large, ExpectedVersion = 1 });
+
+        var stored = await Storage.State.ReadAsync(Type, "large");
+        Assert.Equal(2, stored!.Version);
+        Assert.True(large.AsSpan().SequenceEqual(stored.Data), "the stored 5 MiB state differs from what was written");
+    }
+
+    [Fact]
+    public async Task Chinese_text_in_keys_state_and_events_round_trips_byte_for_byte()
+    {
+        const string text = "院规民约 第三条";
+        const string key = "东城区/和平里/七号院";
+
+        var result = await Storage.State.WriteAsync(Write(key, text, 0, Event(text, key)));
+
+        var stored = await Storage.State.ReadAsync(Type, key);
+        Assert.Equal(Bytes(text), stored!.Data);
+        var row = Assert.Single(await AllUnsentAsync());
+        Assert.Equal((result.OutboxIds[0], text, key), (row.Id, row.Payload, row.Partition));
+    }
+
+    [Fact]
+    public async Task Outbox_rows_are_committed_with_the_state_and_a_conflicting_write_appends_none()
+    {
+        var before = DateTimeOffset.UtcNow.AddSeconds(-5);
+        var first = await Storage.State.WriteAsync(Write("k", "v1", 0, Event("a"), Event("b"), Event("c")));
+        await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.State.WriteAsync(Write("k", "conflict", 0, Event("ghost"))));
+        await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.State.WriteAsync(Write("k", null, 5, Event("ghost"))));
+
+        Assert.Equal(3, first.OutboxIds.Count);
+        Assert.True(first.OutboxIds[0] < first.OutboxIds[1] && first.OutboxIds[1] < first.OutboxIds[2]);
+        var rows = await AllUnsentAsync();
+        Assert.Equal(["a", "b", "c"], rows.Select(r => r.Payload));
+        Assert.Equal(first.OutboxIds, rows.Select(r => r.Id));
+        var row = rows[0];
+        Assert.Equal(("courtyard-1", "councils", "courtyard.councils.proposal_passed.v1", 0), (row.Partition, row.Topic, row.EventType, row.Attempts));
+        Assert.Equal("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", row.TraceParent);
+        Assert.InRange(row.CreatedAt, before, DateTimeOffset.UtcNow.AddSeconds(5));
+    }
+
+    [Fact]
+    public async Task Outbox_reads_unsent_rows_oldest_first_and_forgets_rows_marked_sent()
+    {
+        var ids = new List<long>();
+        for (var i = 0; i < 5; i++) ids.AddRange((await Storage.State.WriteAsync(Write("k", "v", i, Event("e" + i)))).OutboxIds);
+        ids.AddRange(await Storage.Outbox.AppendAsync([Event("standalone-1", "other"), new OutboxMessage("other", "t", "type", "standalone-2")]));
+
+        Assert.Equal(ids.Order(), ids);
+        Assert.Equal(ids.Take(3), (await Storage.Outbox.ReadUnsentAsync(3)).Select(r => r.Id));
+        var stats = await Storage.Outbox.GetStatsAsync();
+        Assert.Equal(7, stats.Unsent);
+        Assert.NotNull(stats.OldestUnsentCreatedAt);
+
+        await Storage.Outbox.MarkSentAsync([ids[0], ids[2]]);
+        await Storage.Outbox.RecordFailedAttemptAsync(ids[1]);
+        await Storage.Outbox.RecordFailedAttemptAsync(ids[1]);
+
+        var unsent = await AllUnsentAsync();
+        Assert.Equal(new[] { ids[1], ids[3], ids[4], ids[5], ids[6] }, unsent.Select(r => r.Id));
+        Assert.Equal(2, unsent[0].Attempts);
+        Assert.Null(unsent[^1].TraceParent);
+        Assert.Equal("standalone-2", unsent[^1].Payload);
+        Assert.Equal(5, (await Storage.Outbox.GetStatsAsync()).Unsent);
+
+        await Storage.Outbox.MarkSentAsync(ids);
+        Assert.Empty(await AllUnsentAsync());
+        Assert.Equal(new OutboxStats(0, null), await Storage.Outbox.GetStatsAsync());
+    }
+
+    [Fact]
+    public async Task Consuming_the_same_event_twice_writes_the_state_once()
+    {
+        var mark = new InboxMark("volunteers", "councils", "42");
+        await Storage.State.WriteAsync(Write("k", "before", 0, Event("effect")));
+        var first = await Storage.State.WriteAsync(new StateWrite
+        {
+            StateType = Type, Key = "k", Data = Bytes("handled"), ExpectedVersion = 1, Consumes = mark, Outbox = [Event("effect of 42")],
+        });
+        var again = await Storage.State.WriteAsync(new StateWrite
+        {
+            StateType = Type, Key = "k", Data = Bytes("handled twice"), ExpectedVersion = 2, Consumes = mark, Outbox = [Event("duplicate effect")],
+        });
+
+        Assert.Equal((WriteOutcome.Committed, 2L), (first.Outcome, first.NewVersion));
+        Assert.Equal(WriteOutcome.AlreadyConsumed, again.Outcome);
+        Assert.Empty(again.OutboxIds);
+        var stored = await Storage.State.ReadAsync(Type, "k");
+        Assert.Equal(("handled", 2L), (Encoding.UTF8.GetString(stored!.Data), stored.Version));
+        Assert.Equal(["effect", "effect of 42"], (await AllUnsentAsync()).Select(r => r.Payload));
+        Assert.True(await Storage.Inbox.ContainsAsync(mark));
+        Assert.False(await Storage.Inbox.ContainsAsync(mark with { Consumer = "projects" }));
+        Assert.False(await Storage.Inbox.TryRecordAsync(mark));
+    }
+
+    [Fact]
+    public async Task Concurrent_deliveries_of_one_event_take_effect_exactly_once()
+    {
+        var mark = new InboxMark("volunteers", "councils", "7");
+        var deliveries = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Storage.State.WriteAsync(new StateWrite
+        {
+            StateType = Type, Key = "shift-" + i, Data = Bytes("effect"), Consumes = mark, Outbox = [Event("effect " + i)],
+        })));
+
+        Assert.Single(deliveries, d => d.Outcome == WriteOutcome.Committed);
+        Assert.Equal(7, deliveries.Count(d => d.Outcome == WriteOutcome.AlreadyConsumed));
+        Assert.Single(await AllUnsentAsync());
+    }
+
+    [Fact]
+    public async Task A_conflicting_write_leaves_no_inbox_mark_so_the_event_can_be_handled_after_reload()
+    {
+        var mark = new InboxMark("rules", "councils", "99");
+        await Storage.State.WriteAsync(Write("k", "v1", 0));
+
+        await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.State.WriteAsync(new StateWrite
+        {
+            StateType = Type, Key = "k", Data = Bytes("stale"), ExpectedVersion = 0, Consumes = mark, Outbox = [Event("lost")],
+        }));
+
+        Assert.False(await Storage.Inbox.ContainsAsync(mark));
+        Assert.Empty(await AllUnsentAsync());
+        var retried = await Storage.State.WriteAsync(new StateWrite
+        {
+            StateType = Type, Key = "k", Data = Bytes("v2"), ExpectedVersion = 1, Consumes = mark,
+        });
+        Assert.Equal((WriteOutcome.Committed, 2L), (retried.Outcome, retried.NewVersion));
+        Assert.True(await Storage.Inbox.ContainsAsync(mark));
+    }
+
+    [Fact]
+    public async Task Inbox_records_a_mark_alone_once()
+    {
+        var mark = new InboxMark("projects", "volunteers", "shift-completed-1");
+
+        Assert.False(await Storage.Inbox.ContainsAsync(mark));
+        Assert.True(await Storage.Inbox.TryRecordAsync(mark));
+        Assert.False(await Storage.Inbox.TryRecordAsync(mark));
+        Assert.True(await Storage.Inbox.ContainsAsync(mark));
+        var consumed = await Storage.State.WriteAsync(new StateWrite { StateType = Type, Key = "k", Data = Bytes("x"), Consumes = mark });
+        Assert.Equal(WriteOutcome.AlreadyConsumed, consumed.Outcome);
+        Assert.Null(await Storage.State.ReadAsync(Type, "k"));
+    }
+
+    [Fact]
+    public async Task Dead_letters_can_be_added_listed_fetched_and_removed()
+    {
+        var deadAt = new DateTimeOffset(2026, 11, 22, 8, 30, 15, 123, TimeSpan.FromHours(8));
+        DeadLetter Letter(string consumer, string eventId) => new(0, consumer, "councils", eventId, "courtyard.councils.proposal_passed.v1",
+            "councils", "courtyard-1", """{"specversion":"1.0","data":{"标题":"院规民约 第三条"}}""", "handler threw: 超时", 5, deadAt);
+
+        var first = await Storage.DeadLetters.AddAsync(Letter("rules", "1"));
+        var second = await Storage.DeadLetters.AddAsync(Letter("volunteers", "2"));
+        var third = await Storage.DeadLetters.AddAsync(Letter("rules", "3"));
+
+        Assert.Equal(3, await Storage.DeadLetters.CountAsync());
+        Assert.Equal([first, second, third], (await Storage.DeadLetters.ListAsync(null, 10)).Select(l => l.Id));
+        Assert.Equal([first, third], (await Storage.DeadLetters.ListAsync("rules", 10)).Select(l => l.Id));
+        Assert.Equal([first], (await Storage.DeadLetters.ListAsync(null, 1)).Select(l => l.Id));
+        Assert.Equal(Letter("volunteers", "2") with { Id = second }, await Storage.DeadLetters.GetAsync(second));
+
+        Assert.True(await Storage.DeadLetters.RemoveAsync(second));
+        Assert.False(await Storage.DeadLetters.RemoveAsync(second));
+        Assert.Null(await Storage.DeadLetters.GetAsync(second));
+        Assert.Equal(2, await Storage.DeadLetters.CountAsync());
+    }
+
+    [Fact]
+    public async Task Reminders_are_upserted_listed_and_read_when_due_earliest_first()
+    {
+        var now = new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
+        await Storage.Reminders.UpsertAsync(new ReminderRecord("Vote", "v1", "close", now.AddMinutes(10), null));
+        await Storage.Reminders.UpsertAsync(new ReminderRecord("Vote", "v1", "remind", now.AddMinutes(-5), TimeSpan.FromHours(1)));
+        await Storage.Reminders.UpsertAsync(new ReminderRecord("Shift", "s1", "start", now.AddMinutes(-20), null));
+        await Storage.Reminders.UpsertAsync(new ReminderRecord("Vote", "v1", "close", now.AddMinutes(-1), null)); // moved earlier
+
+        var listed = await Storage.Reminders.ListAsync("Vote", "v1");
+        Assert.Equal(
+            [new ReminderRecord("Vote", "v1", "close", now.AddMinutes(-1), null), new ReminderRecord("Vote", "v1", "remind", now.AddMinutes(-5), TimeSpan.FromHours(1))],
+            listed);
+        var due = await Storage.Reminders.ReadDueAsync(now, 10);
+        Assert.Equal(["start", "remind", "close"], due.Select(r => r.Name));
+        Assert.Equal(["start", "remind"], (await Storage.Reminders.ReadDueAsync(now, 2)).Select(r => r.Name));
+        Assert.Empty(await Storage.Reminders.ReadDueAsync(now.AddHours(-1), 10));
+
+        Assert.True(await Storage.Reminders.RemoveAsync("Shift", "s1", "start"));
+        Assert.False(await Storage.Reminders.RemoveAsync("Shift", "s1", "start"));
+        Assert.Equal(["remind", "close"], (await Storage.Reminders.ReadDueAsync(now, 10)).Select(r => r.Name));
+    }
+
+    [Fact]
+    public async Task Rescheduling_a_due_reminder_is_a_compare_and_set_that_exactly_one_of_two_pollers_wins()
+    {
+        var due = new ReminderRecord("Vote", "v1", "close", new DateTimeOffset(2026, 11, 22, 12, 0, 0, 123, TimeSpan.Zero).AddTicks(4567), null);
+        await Storage.Reminders.UpsertAsync(due);
+        var stored = Assert.Single(await Storage.Reminders.ReadDueAsync(due.DueAt.AddSeconds(1), 10));
+        var leaseA = stored.DueAt.AddMinutes(1);
+        var leaseB = stored.DueAt.AddMinutes(2);
+
+        var wins = await Task.WhenAll(
+            Storage.Reminders.TryRescheduleAsync(stored, leaseA),
+            Storage.Reminders.TryRescheduleAsync(stored, leaseB));
+
+        Assert.Single(wins, won => won);
+        var after = Assert.Single(await Storage.Reminders.ListAsync("Vote", "v1"));
+        Assert.Equal(wins[0] ? leaseA : leaseB, after.DueAt);
+        Assert.False(await Storage.Reminders.TryRescheduleAsync(stored, leaseA.AddHours(1)));
+        Assert.True(await Storage.Reminders.TryRescheduleAsync(after, after.DueAt.AddHours(1)));
+        Assert.False(await Storage.Reminders.TryRescheduleAsync(new ReminderRecord("Vote", "v1", "absent", stored.DueAt, null), leaseA));
+    }
+
+    [Fact]
+    public async Task Removing_a_fired_one_shot_reminder_spares_a_registration_renewed_meanwhile()
+    {
+        var lease = new DateTimeOffset(2026, 11, 22, 12, 1, 0, TimeSpan.Zero);
+        var claimed = new ReminderRecord("Vote", "v1", "close", lease, null);
+        await Storage.Reminders.UpsertAsync(claimed);
+        await Storage.Reminders.UpsertAsync(claimed with { DueAt = lease.AddDays(1) }); // the grain re-registered while firing
+
+        Assert.False(await Storage.Reminders.TryRemoveAsync(claimed));
+        Assert.Single(await Storage.Reminders.ListAsync("Vote", "v1"));
+        Assert.True(await Storage.Reminders.TryRemoveAsync(claimed with { DueAt = lease.AddDays(1) }));
+        Assert.Empty(await Storage.Reminders.ListAsync("Vote", "v1"));
+    }
+
+    [Fact]
+    public async Task Reopening_the_database_keeps_everything_and_migrates_nothing_twice()
+    {
+        await Storage.State.WriteAsync(Write("k", "kept", 0, Event("kept")));
+        await Storage.Reminders.UpsertAsync(new ReminderRecord("Vote", "v1", "close", DateTimeOffset.UnixEpoch.AddDays(20000), TimeSpan.FromMinutes(90)));
+        await Storage.DisposeAsync();
+
+        Storage = await OpenAsync();
+        await using (var second = await OpenAsync())
+            Assert.Equal(1, (await second.State.ReadAsync(Type, "k"))!.Version);
+
+        Assert.Equal("kept", Encoding.UTF8.GetString((await Storage.State.ReadAsync(Type, "k"))!.Data));
+        Assert.Equal("kept", Assert.Single(await AllUnsentAsync()).Payload);
+        Assert.Equal(TimeSpan.FromMinutes(90), Assert.Single(await Storage.Reminders.ListAsync("Vote", "v1")).Period);
+        Assert.Equal(2, (await Storage.State.WriteAsync(Write("k", "after restart", 1))).NewVersion);
+    }
+
+    [Fact]
+    public async Task A_write_cancelled_before_it_is_committed_is_not_applied_and_later_writes_proceed()
+    {
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Storage.State.WriteAsync(Write("k", "never", 0), cancelled.Token));
+
+        Assert.Null(await Storage.State.ReadAsync(Type, "k"));
+        Assert.Equal(1, (await Storage.State.WriteAsync(Write("k", "v1", 0))).NewVersion);
+    }
+
+    [Fact]
+    public async Task After_the_writer_process_is_killed_every_acknowledged_write_is_there_and_no_transaction_is_partial()
+    {
+        await Storage.DisposeAsync();
+        using (var worker = WorkerProcess.Start(["crash-writer", .. WorkerTarget]))
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(90);
+            while (worker.LineCount < 3000 && !worker.HasExited && DateTime.UtcNow < deadline) await Task.Delay(20);
+            Assert.False(worker.HasExited, "the worker stopped by itself: " + worker.Errors);
+            Assert.True(worker.LineCount >= 3000, $"only {worker.LineCount} writes acknowledged in 90 s: {worker.Errors}");
+            await worker.KillAsync();
+
+            Storage = await OpenAsync();
+            var acknowledged = new Dictionary<string, long>();
+            foreach (var line in worker.Lines)
+            {
+                var parts = line.Split(' ');
+                if (parts is ["ack", var key, var version] && long.TryParse(version, out var v))
+                    acknowledged[key] = Math.Max(v, acknowledged.GetValueOrDefault(key));
+            }
+            Assert.True(acknowledged.Count > 100, $"acknowledged keys: {acknowledged.Count}");
+
+            var outbox = (await Storage.Outbox.ReadUnsentAsync(1_000_000)).ToLookup(r => r.Partition, r => r.Payload);
+            for (var k = 0; k < 200; k++)
+            {
+                var key = "k" + k;
+                var stored = await Storage.State.ReadAsync("crash", key);
+                var storedVersion = stored?.Version ?? 0;
+                Assert.True(storedVersion >= acknowledged.GetValueOrDefault(key),
+                    $"{key}: acknowledged version {acknowledged.GetValueOrDefault(key)} but stored {storedVersion}");
+                if (stored is not null) Assert.Equal($"{key}:{storedVersion}", Encoding.UTF8.GetString(stored.Data));
+                // State and outbox rows commit together: exactly one event per version, none beyond the stored one.
+                Assert.Equal(Enumerable.Range(1, (int)storedVersion).Select(v => (long)v),
+                    outbox[key].Select(payload => long.Parse(payload[(payload.IndexOf(':') + 1)..])).Order());
+            }
+        }
+    }
+}
