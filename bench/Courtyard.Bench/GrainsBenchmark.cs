@@ -85,7 +85,12 @@ public static class GrainsBenchmark
         };
         var output = Path.Combine(FindRepositoryRoot(), "bench", "results", "grains.json");
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
-        await File.WriteAllTextAsync(output, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+        await File.WriteAllTextAsync(output, JsonSerializer.Serialize(results, new JsonSerializerOptions
+        {
+            WriteIndented = true,
+            PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        }));
         Console.WriteLine($"wrote {output}");
         return 0;
     }

@@ -238,6 +238,7 @@ const scenarios = {
   },
 
   async 'deadline-exceeded'({ client }) {
+    await warmUp(client);
     const callId = newCallId();
     const started = Date.now();
     await expectRejection(unary(client, 'Echo', { text: 'slow', delay_ms: 5000 }, {
@@ -249,6 +250,7 @@ const scenarios = {
   },
 
   async 'deadline-exceeded-streaming'({ client }) {
+    await warmUp(client);
     const callId = newCallId();
     const call = client.Countdown({ text: 'slow', count: 1000, interval_ms: 50 }, metadataWith([['x-call-id', callId]]),
       { deadline: deadlineIn(500) });
@@ -259,16 +261,18 @@ const scenarios = {
   },
 
   async 'cancel-unary'({ client }) {
+    await warmUp(client);
     const callId = newCallId();
     const started = Date.now();
     await expectRejection(unary(client, 'Echo', { text: 'to be cancelled', delay_ms: 10_000 }, {
       metadata: metadataWith([['x-call-id', callId]]),
-      onStarted: (call) => setTimeout(() => call.cancel(), 300),
+      onStarted: (call) => setTimeout(() => call.cancel(), 500),
     }), grpc.status.CANCELLED, 'cancelled Echo');
     return { callId, elapsedMs: Date.now() - started };
   },
 
   async 'cancel-streaming'({ client }) {
+    await warmUp(client);
     const callId = newCallId();
     const call = client.Countdown({ text: 'long', count: 100_000, interval_ms: 20 }, metadataWith([['x-call-id', callId]]));
     const { messages, status } = await drain(call, (_, received) => { if (received === 3) call.cancel(); });
@@ -441,6 +445,11 @@ const scenarios = {
   'reflection-v1': (context) => reflectionScenario(context, 'grpc.reflection.v1'),
   'reflection-v1alpha': (context) => reflectionScenario(context, 'grpc.reflection.v1alpha'),
 };
+
+// One call first, so the connection is up and a timed cancel or deadline hits a call the server is already running.
+async function warmUp(client) {
+  await unary(client, 'Echo', { text: 'warm-up' });
+}
 
 function drainStatus(call) {
   return new Promise((resolve) => {

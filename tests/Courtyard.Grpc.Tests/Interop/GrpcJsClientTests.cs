@@ -55,21 +55,37 @@ public sealed class GrpcJsClientTests(OurServerFixture server) : IClassFixture<O
         {
             case "cancel-unary" or "cancel-streaming":
             {
-                var cancellation = await server.Server.CallLog.WaitForCancellationAsync(CallId(details), ObservationTimeout);
+                await Observed(server.Server.CallLog.WaitForCallAsync(CallId(details), ObservationTimeout), "the call reach InteropService");
+                var cancellation = await Observed(server.Server.CallLog.WaitForCancellationAsync(CallId(details), ObservationTimeout),
+                    "ServerCallContext.CancellationToken fire after the grpc-js client cancelled");
                 Assert.Equal("cancelled", cancellation.Reason);
                 break;
             }
             case "deadline-exceeded" or "deadline-exceeded-streaming":
             {
-                var call = await server.Server.CallLog.WaitForCallAsync(CallId(details), ObservationTimeout);
+                var call = await Observed(server.Server.CallLog.WaitForCallAsync(CallId(details), ObservationTimeout), "the call reach InteropService");
                 Assert.True(call.Deadline != DateTime.MaxValue, "our server derived no deadline from the grpc-js client's grpc-timeout");
-                var cancellation = await server.Server.CallLog.WaitForCancellationAsync(CallId(details), ObservationTimeout);
+                var cancellation = await Observed(server.Server.CallLog.WaitForCancellationAsync(CallId(details), ObservationTimeout),
+                    "ServerCallContext.CancellationToken fire at the deadline");
                 Assert.Equal("deadline", cancellation.Reason);
                 break;
             }
             case "compression-request":
                 Assert.Equal("gzip", server.Encodings.EncodingOf(CallId(details)));
                 break;
+        }
+    }
+
+    private static async Task<T> Observed<T>(Task<T> observation, string what)
+    {
+        try
+        {
+            return await observation;
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"our server did not see {what} within {ObservationTimeout.TotalSeconds} s");
+            throw;
         }
     }
 
