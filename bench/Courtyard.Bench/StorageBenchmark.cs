@@ -1,5 +1,5 @@
 // Storage benchmark: `dotnet run -c Release --project bench/Courtyard.Bench -- storage [--seconds 5] [--keys 10000]
-//   [--writers 1,16,256] [--providers sqlite,postgres] [--postgres <connection>] [--postgres-writers 2] [--outbox] [--no-raw]`.
+//   [--writers 1,16,256] [--providers sqlite,postgres] [--postgres <connection>] [--postgres-writers 1] [--outbox] [--no-raw]`.
 // Durable state writes/s through IStateStore (group commit) at each writer count over --keys keys, against a raw
 // one-row-per-transaction upsert loop on the same kind of database with the same durability. Prints a table and writes
 // bench/results/storage.json. Also compiled into tests/Courtyard.Storage.Tests.Worker (`... Worker bench ...`).
@@ -24,7 +24,7 @@ public static class StorageBenchmark
         var postgres = Option(args, "--postgres") ?? Environment.GetEnvironmentVariable("COURTYARD_TEST_POSTGRES") ?? DefaultPostgres;
         var withOutbox = args.Contains("--outbox");
         var withRaw = !args.Contains("--no-raw");
-        var options = new StorageOptions { PostgresWriterConnections = int.Parse(Option(args, "--postgres-writers") ?? "2") };
+        var options = new StorageOptions { PostgresWriterConnections = int.Parse(Option(args, "--postgres-writers") ?? "1") };
 
         Console.WriteLine($"Storage benchmark: {Environment.ProcessorCount} cores, {duration.TotalSeconds:0.#} s per run, {keys} keys, " +
                           $"{(withOutbox ? "one outbox row per write" : "state only")}");

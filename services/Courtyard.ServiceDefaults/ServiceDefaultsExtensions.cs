@@ -27,6 +27,10 @@ public static class ServiceDefaultsExtensions
     public const string ConcurrencyConflictMessage =
         "数据刚被其他操作修改，请重试。The record was changed by another request; please retry.";
 
+    /// <summary>What a caller reads when a grain did not answer within its call timeout.</summary>
+    public const string BusyMessage =
+        "系统繁忙，请稍后重试。The courtyard's records are busy; please try again shortly.";
+
     /// <summary>
     /// Logging, OpenTelemetry export (when OTEL_EXPORTER_OTLP_ENDPOINT is set), the gRPC server with the platform's
     /// exception mapping, and Kestrel on two ports: h2c for gRPC and HTTP/1.1 for everything else.
@@ -63,7 +67,10 @@ public static class ServiceDefaultsExtensions
 
         builder.Services.AddGrpcServer(grpc =>
         {
+            // How the building blocks' failures reach a caller; everything else unexpected stays UNKNOWN (and is logged).
             grpc.MapException<InconsistentStateException>(_ => new Status(StatusCode.Aborted, ConcurrencyConflictMessage));
+            grpc.MapException<TimeoutException>(_ => new Status(StatusCode.DeadlineExceeded, BusyMessage));
+            grpc.MapException<Courtyard.Grains.DeadlockException>(e => new Status(StatusCode.Internal, "内部错误：调用形成了环。Internal error: " + e.Message));
             configureGrpc?.Invoke(grpc);
         });
         return builder;

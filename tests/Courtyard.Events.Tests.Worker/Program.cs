@@ -29,6 +29,10 @@ switch (mode)
         var count = int.Parse(Option("count"));
         var partitions = int.Parse(Option("partitions"));
         var versions = new long[partitions];
+        for (var p = 0; p < partitions; p++)
+        {
+            versions[p] = (await storage.State.ReadAsync("producer", $"courtyard-{p}"))?.Version ?? 0;   // a rerun continues where the last left off
+        }
         for (var i = 0; i < count; i++)
         {
             var p = i % partitions;

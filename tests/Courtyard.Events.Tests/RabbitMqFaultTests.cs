@@ -31,9 +31,9 @@ public class RabbitMqFaultTests(RabbitMqBroker broker)
                 .MapTestEvents();
             consumer.Bus.Handle<ThingHappened>("rules", async (thing, context) =>
             {
-                consumer.RunsById.AddOrUpdate(context.Event.Id, 1, (_, n) => n + 1);
                 await TestEvents.ApplyEffectAsync(consumer.Bus.Storage, thing.ThingId, context.Mark);
                 context.MarkConsumed();
+                consumer.RunsById.AddOrUpdate(context.Event.Id, 1, (_, n) => n + 1);
             });
             await consumer.Bus.StartAsync();
             return consumer;

@@ -103,3 +103,19 @@ public sealed class PostgresConformanceTests : StorageConformanceTests
         Assert.Equal(0, (await Storage.Outbox.GetStatsAsync()).Unsent);
     }
 }
+
+/// <summary>The conformance suite again with two PostgreSQL writer loops committing batches in parallel.</summary>
+public sealed class PostgresTwoWriterLoopsConformanceTests : StorageConformanceTests
+{
+    private string? connectionString;
+
+    protected override string[] WorkerTarget => ["postgres", connectionString!];
+
+    protected override async Task<IStorageProvider> OpenAsync() => await PostgresStorageProvider.OpenAsync(
+        connectionString ??= await PostgresServer.CreateDatabaseAsync(), new StorageOptions { PostgresWriterConnections = 2 });
+
+    protected override async Task DeleteDatabaseAsync()
+    {
+        if (connectionString is not null) await PostgresServer.DropDatabaseAsync(connectionString);
+    }
+}
