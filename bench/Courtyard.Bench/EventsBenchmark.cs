@@ -1,6 +1,404 @@
-// PLACEHOLDER written by the lead so the bench exe compiles while the Events engineer works: replace this whole file.
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Courtyard.Events;
+using Courtyard.Events.Testing;
+using Courtyard.Events.Transports;
+using Courtyard.Storage;
+using Courtyard.Storage.Sqlite;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+
+/// <summary>
+/// Integration events end to end, in one run: commit (state + outbox row, SQLite) -> relay -> transport -> consumer
+/// handler whose effect is a state write carrying the inbox mark (SQLite) — over the in-process transport and over
+/// RabbitMQ — against raw RabbitMQ.Client publish -> consume (persistent, confirms awaited per 100, manual acks).
+/// Throughput = events / (first commit .. last effect). Latency = effect committed - event committed, measured at a
+/// fixed offered rate of half the measured maximum.
+/// Options: --events 20000 --latency-s 8 --partitions 64 --rabbit URL --out bench/results/events.json
+/// </summary>
 public static class EventsBenchmark
 {
-    public static Task<int> RunAsync(string[] args) { Console.Error.WriteLine("Events benchmark not written yet"); return Task.FromResult(2); }
+    private sealed record Throughput(int Events, double Seconds, double PerSecond);
 
+    private sealed record Latency(double OfferedPerSecond, int Events, double AchievedPerSecond, double P50Ms, double P99Ms, double MaxMs);
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var options = ParseOptions(args);
+        var events = int.Parse(options.GetValueOrDefault("events", "20000"));
+        var latencySeconds = double.Parse(options.GetValueOrDefault("latency-s", "8"), System.Globalization.CultureInfo.InvariantCulture);
+        var partitions = int.Parse(options.GetValueOrDefault("partitions", "64"));
+        var root = FindRepositoryRoot();
+        var output = options.GetValueOrDefault("out", Path.Combine(root, "bench", "results", "events.json"));
+        var url = options.GetValueOrDefault("rabbit") ?? Environment.GetEnvironmentVariable("COURTYARD_TEST_RABBITMQ") ?? await StartRabbitMqAsync(root);
+        var machine = MachineInfo();
+
+        Console.WriteLine($"events benchmark: {events} events, {partitions} courtyards, latency phase {latencySeconds} s, RabbitMQ {url}");
+        var raw = await RawRabbitMqAsync(url, events);
+        Console.WriteLine($"raw RabbitMQ.Client        {raw.PerSecond,8:0} msg/s");
+
+        var inProcess = await CourtyardAsync("in-process", () => new InProcessTransport(), events, partitions, latencySeconds);
+        var overRabbit = await CourtyardAsync("RabbitMQ", () => new RabbitMqTransport(new RabbitMqTransportOptions
+        {
+            Url = url,
+            Exchange = $"bench.events.{Guid.NewGuid():N}",
+        }), events, partitions, latencySeconds, sharedTransport: false);
+
+        var targets = new JsonObject
+        {
+            ["rabbitMqEventsPerSecondAtLeast5000"] = overRabbit.Max.PerSecond >= 5000,
+            ["rabbitMqP99AtHalfRateAtMost50Ms"] = overRabbit.Latency.P99Ms <= 50,
+            ["rabbitMqAtLeastHalfOfRaw"] = overRabbit.Max.PerSecond >= 0.5 * raw.PerSecond,
+        };
+        var result = new JsonObject
+        {
+            ["benchmark"] = "events",
+            ["date"] = DateTimeOffset.UtcNow.ToString("O"),
+            ["machine"] = JsonSerializer.SerializeToNode(machine),
+            ["events"] = events,
+            ["courtyards"] = partitions,
+            ["rawRabbitMq"] = JsonSerializer.SerializeToNode(raw),
+            ["inProcess"] = new JsonObject { ["max"] = JsonSerializer.SerializeToNode(inProcess.Max), ["atHalfRate"] = JsonSerializer.SerializeToNode(inProcess.Latency) },
+            ["rabbitMq"] = new JsonObject
+            {
+                ["max"] = JsonSerializer.SerializeToNode(overRabbit.Max),
+                ["atHalfRate"] = JsonSerializer.SerializeToNode(overRabbit.Latency),
+                ["fractionOfRaw"] = Math.Round(overRabbit.Max.PerSecond / raw.PerSecond, 3),
+            },
+            ["targets"] = targets,
+        };
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+        await File.WriteAllTextAsync(output, result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        await WriteReadmeSectionAsync(Path.Combine(root, "bench", "README.md"), raw, inProcess, overRabbit, machine);
+        Console.WriteLine($"targets: {targets.ToJsonString()}");
+        Console.WriteLine($"wrote {output}");
+        return 0;
+    }
+
+    /// <summary>Raw client: persistent messages to a durable queue, confirms awaited per 100, a consumer acking each.</summary>
+    private static async Task<Throughput> RawRabbitMqAsync(string url, int count)
+    {
+        var factory = new ConnectionFactory { Uri = new Uri(url) };
+        await using var publisherConnection = await factory.CreateConnectionAsync();
+        await using var consumerConnection = await factory.CreateConnectionAsync();
+        await using var publisher = await publisherConnection.CreateChannelAsync(new CreateChannelOptions(true, true, outstandingPublisherConfirmationsRateLimiter: null));
+        await using var consumer = await consumerConnection.CreateChannelAsync();
+        var queue = $"bench.raw.{Guid.NewGuid():N}";
+        await publisher.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false);
+        await consumer.BasicQosAsync(0, 512, false);
+
+        var received = 0;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var basicConsumer = new AsyncEventingBasicConsumer(consumer);
+        basicConsumer.ReceivedAsync += async (_, e) =>
+        {
+            await consumer.BasicAckAsync(e.DeliveryTag, false);
+            if (Interlocked.Increment(ref received) == count)
+            {
+                done.TrySetResult();
+            }
+        };
+        await consumer.BasicConsumeAsync(queue, autoAck: false, basicConsumer);
+
+        var body = Encoding.UTF8.GetBytes(new string('x', 420));   // about the size of a CloudEvent envelope
+        var properties = new BasicProperties { Persistent = true, ContentType = "application/cloudevents+json" };
+        var clock = Stopwatch.StartNew();
+        var batch = new List<Task>(100);
+        for (var i = 0; i < count; i++)
+        {
+            batch.Add(publisher.BasicPublishAsync("", queue, false, properties, body).AsTask());
+            if (batch.Count == 100 || i == count - 1)
+            {
+                await Task.WhenAll(batch);
+                batch.Clear();
+            }
+        }
+        await done.Task.WaitAsync(TimeSpan.FromMinutes(5));
+        var seconds = clock.Elapsed.TotalSeconds;
+        await publisher.QueueDeleteAsync(queue);
+        return new Throughput(count, Math.Round(seconds, 2), Math.Round(count / seconds));
+    }
+
+    private sealed record CourtyardResult(Throughput Max, Latency Latency);
+
+    /// <summary>Two services (producer, consumer) with their own SQLite databases over one kind of transport.</summary>
+    private static async Task<CourtyardResult> CourtyardAsync(string name, Func<IEventTransport> newTransport, int events, int partitions,
+        double latencySeconds, bool sharedTransport = true)
+    {
+        var folder = Directory.CreateTempSubdirectory("courtyard-bench-events-").FullName;
+        try
+        {
+            await using var producerStorage = await SqliteStorageProvider.OpenAsync(Path.Combine(folder, "councils.db"));
+            await using var consumerStorage = await SqliteStorageProvider.OpenAsync(Path.Combine(folder, "rules.db"));
+            var consumerTransport = newTransport();
+            var producerTransport = sharedTransport ? consumerTransport : newTransport();
+            var catalog = new EventCatalog();
+            var committedAt = new ConcurrentDictionary<string, long>();
+            var latencies = new ConcurrentBag<double>();
+            var handled = 0;
+            var measuring = false;
+
+            await using var consumer = new EventBus(new EventBusOptions { Source = "rules", RelayEnabled = false }, consumerStorage, consumerTransport, catalog).MapTestEvents();
+            consumer.Handle<ThingHappened>("rules", async (thing, context) =>
+            {
+                // The effect: a state row written with the inbox mark, in one transaction (what a grain write does).
+                await consumerStorage.State.WriteAsync(new StateWrite
+                {
+                    StateType = "effect",
+                    Key = thing.ThingId,
+                    Data = BitConverter.GetBytes(thing.Sequence),
+                    Consumes = context.Mark,
+                });
+                context.MarkConsumed();
+                var now = Stopwatch.GetTimestamp();
+                if (measuring && committedAt.TryGetValue(thing.ThingId, out var committed))
+                {
+                    latencies.Add(Stopwatch.GetElapsedTime(committed, now).TotalMilliseconds);
+                }
+                Interlocked.Increment(ref handled);
+            });
+            await using var producer = new EventBus(new EventBusOptions { Source = "councils" }, producerStorage, producerTransport, catalog).MapTestEvents();
+            await consumer.StartAsync();
+            await producer.StartAsync();
+
+            var versions = new long[partitions];
+            async Task CommitAsync(int partition, long sequence)
+            {
+                var thingId = $"courtyard-{partition}/{sequence}";
+                versions[partition] = await producer.CommitThingAsync($"courtyard-{partition}", sequence, versions[partition]);
+                committedAt[thingId] = Stopwatch.GetTimestamp();
+            }
+
+            // Warm-up.
+            await Task.WhenAll(Enumerable.Range(0, partitions).Select(p => CommitAsync(p, -1 - p)));
+            await WaitForAsync(() => handled >= partitions);
+
+            // 1. Maximum: every courtyard commits as fast as it can (one writer per courtyard, as a grain).
+            var start = handled;
+            var clock = Stopwatch.StartNew();
+            var perPartition = events / partitions;
+            await Task.WhenAll(Enumerable.Range(0, partitions).Select(p => Task.Run(async () =>
+            {
+                for (var s = 0; s < perPartition; s++)
+                {
+                    await CommitAsync(p, s);
+                }
+            })));
+            await WaitForAsync(() => handled - start >= perPartition * partitions);
+            var max = new Throughput(perPartition * partitions, Math.Round(clock.Elapsed.TotalSeconds, 2), Math.Round(perPartition * partitions / clock.Elapsed.TotalSeconds));
+            Console.WriteLine($"{name,-26} {max.PerSecond,8:0} events/s (commit -> handler effect)");
+
+            // 2. Latency at half that rate: commits offered on a fixed schedule, round robin over the courtyards.
+            var rate = max.PerSecond / 2;
+            var total = (int)(rate * latencySeconds);
+            var queues = Enumerable.Range(0, partitions).Select(_ => System.Threading.Channels.Channel.CreateUnbounded<long>()).ToArray();
+            var writers = Enumerable.Range(0, partitions).Select(p => Task.Run(async () =>
+            {
+                await foreach (var sequence in queues[p].Reader.ReadAllAsync())
+                {
+                    await CommitAsync(p, sequence);
+                }
+            })).ToArray();
+            start = handled;
+            measuring = true;
+            clock.Restart();
+            for (var i = 0; i < total; i++)
+            {
+                var due = TimeSpan.FromSeconds(i / rate);
+                var ahead = due - clock.Elapsed;
+                if (ahead > TimeSpan.FromMilliseconds(1))
+                {
+                    await Task.Delay(ahead);
+                }
+                queues[i % partitions].Writer.TryWrite(1_000_000 + i);
+            }
+            foreach (var queue in queues)
+            {
+                queue.Writer.Complete();
+            }
+            await Task.WhenAll(writers);
+            await WaitForAsync(() => handled - start >= total);
+            var achieved = total / clock.Elapsed.TotalSeconds;
+            measuring = false;
+            var sorted = latencies.Order().ToArray();
+            var latency = new Latency(Math.Round(rate), total, Math.Round(achieved), Percentile(sorted, 0.50), Percentile(sorted, 0.99), Math.Round(sorted[^1], 2));
+            Console.WriteLine($"{name,-26} at {latency.OfferedPerSecond:0}/s offered: p50 {latency.P50Ms} ms, p99 {latency.P99Ms} ms");
+
+            await producer.StopAsync();
+            await consumer.StopAsync();
+            if (consumerTransport is RabbitMqTransport rabbit)
+            {
+                await DeleteRabbitTopologyAsync(rabbit.Options);
+            }
+            await consumerTransport.DisposeAsync();
+            if (!sharedTransport)
+            {
+                await producerTransport.DisposeAsync();
+            }
+            return new CourtyardResult(max, latency);
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private static async Task DeleteRabbitTopologyAsync(RabbitMqTransportOptions options)
+    {
+        var factory = new ConnectionFactory { Uri = new Uri(options.Url) };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        await channel.QueueDeleteAsync(RabbitMqTransport.QueueName(options.Exchange, "rules", TestEvents.Topic));
+        await channel.QueueDeleteAsync(RabbitMqTransport.DeadLetterQueueName(options.Exchange, "rules", TestEvents.Topic));
+        await channel.QueueDeleteAsync(options.Exchange + ".unrouted");
+        foreach (var exchange in new[] { options.Exchange, options.Exchange + ".dead-letter", options.Exchange + ".unrouted" })
+        {
+            await channel.ExchangeDeleteAsync(exchange);
+        }
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (deadline.Elapsed > TimeSpan.FromMinutes(5))
+            {
+                throw new TimeoutException("events did not arrive within 5 minutes");
+            }
+            await Task.Delay(1);
+        }
+    }
+
+    private static double Percentile(double[] sorted, double fraction) =>
+        sorted.Length == 0 ? double.NaN : Math.Round(sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(fraction * sorted.Length) - 1)], 2);
+
+    private static async Task WriteReadmeSectionAsync(string readme, Throughput raw, CourtyardResult inProcess, CourtyardResult rabbit, Dictionary<string, string> machine)
+    {
+        var section = new StringBuilder()
+            .AppendLine("## Events")
+            .AppendLine()
+            .AppendLine("`EventsBenchmark.cs` — integration events end to end, in one run: commit (grain-style state write + outbox row,")
+            .AppendLine("SQLite) → outbox relay → transport → consumer handler whose effect is a state write carrying the inbox mark")
+            .AppendLine("(SQLite, one transaction), 64 courtyards with one writer each; against raw RabbitMQ.Client publish → consume")
+            .AppendLine("(persistent messages, durable queue, confirms awaited per 100, manual acks). Latency is effect committed − event")
+            .AppendLine("committed, at a fixed offered rate of half the measured maximum.")
+            .AppendLine()
+            .AppendLine("```bash")
+            .AppendLine("bash scripts/rabbitmq.sh start   # or set COURTYARD_TEST_RABBITMQ; the benchmark starts it otherwise")
+            .AppendLine("dotnet run -c Release --project bench/Courtyard.Bench -- events [--events 20000] [--latency-s 8] [--partitions 64] [--out FILE]")
+            .AppendLine("```")
+            .AppendLine()
+            .AppendLine($"Last run ({DateTime.UtcNow:yyyy-MM-dd}, {machine["cores"]} cores, load average at start {machine["loadAverageAtStart"]}; `bench/results/events.json`):")
+            .AppendLine()
+            .AppendLine("| path | events/s (max) | offered at half | p50 ms | p99 ms |")
+            .AppendLine("|---|---:|---:|---:|---:|")
+            .AppendLine($"| raw RabbitMQ.Client (baseline) | {raw.PerSecond:0} | | | |")
+            .AppendLine($"| Courtyard.Events, in-process | {inProcess.Max.PerSecond:0} | {inProcess.Latency.OfferedPerSecond:0} | {inProcess.Latency.P50Ms} | {inProcess.Latency.P99Ms} |")
+            .AppendLine($"| Courtyard.Events, RabbitMQ | {rabbit.Max.PerSecond:0} ({rabbit.Max.PerSecond / raw.PerSecond:P0} of raw) | {rabbit.Latency.OfferedPerSecond:0} | {rabbit.Latency.P50Ms} | {rabbit.Latency.P99Ms} |")
+            .AppendLine()
+            .AppendLine("Targets: ≥ 5,000 events/s over RabbitMQ, p99 ≤ 50 ms at half that rate, ≥ 50% of the raw client's rate in the same run;")
+            .AppendLine("the JSON's `targets` says whether this run met them.")
+            .ToString();
+        var text = File.Exists(readme) ? await File.ReadAllTextAsync(readme) : "# Benchmarks\n";
+        var start = text.IndexOf("\n## Events\n", StringComparison.Ordinal);
+        if (start >= 0)
+        {
+            var next = text.IndexOf("\n## ", start + 1, StringComparison.Ordinal);
+            text = text[..(start + 1)] + section + (next >= 0 ? "\n" + text[(next + 1)..] : "");
+        }
+        else
+        {
+            text = text.TrimEnd('\n') + "\n\n" + section;
+        }
+        await File.WriteAllTextAsync(readme, text);
+    }
+
+    private static async Task<string> StartRabbitMqAsync(string root)
+    {
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(root, "scripts", "rabbitmq.sh"));
+        start.ArgumentList.Add("start");
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException("scripts/rabbitmq.sh start failed");
+        }
+        return output.Trim().Split('\n').Last();
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Platform.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Platform.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException("Run from inside the repository (Platform.sln not found).");
+    }
+
+    private static Dictionary<string, string> ParseOptions(string[] args)
+    {
+        var result = new Dictionary<string, string>();
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            result[args[i].TrimStart('-')] = args[i + 1];
+        }
+        return result;
+    }
+
+    private static Dictionary<string, string> MachineInfo()
+    {
+        static string Grep(string file, string prefix)
+        {
+            try
+            {
+                return File.ReadLines(file).FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown";
+            }
+            catch (IOException)
+            {
+                return "unknown";
+            }
+        }
+        string load;
+        try
+        {
+            load = string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            load = "unknown";
+        }
+        return new()
+        {
+            ["cores"] = Environment.ProcessorCount.ToString(),
+            ["cpu"] = Grep("/proc/cpuinfo", "model name"),
+            ["memory"] = Grep("/proc/meminfo", "MemTotal"),
+            ["os"] = RuntimeInformation.OSDescription,
+            ["dotnet"] = RuntimeInformation.FrameworkDescription,
+            ["gc"] = System.Runtime.GCSettings.IsServerGC ? "server" : "workstation",
+            ["loadAverageAtStart"] = load,
+        };
+    }
 }

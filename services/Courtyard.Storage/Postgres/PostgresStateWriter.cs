@@ -113,44 +113,37 @@ internal sealed class PostgresStateWriter(NpgsqlDataSource dataSource)
         }
         if (row is null || row.IsDBNull(0))
         {
-            long? storedVersion = row is null || row.IsDBNull(2) ? null : row.GetInt64(2);
-            pending.Outcome.Reject(new PendingConflict(storedVersion, storedVersionKnown: row is not null));
+            pending.Outcome.Reject(new PendingConflict());
             return;
         }
         pending.Outcome.Succeed(new WriteResult(WriteOutcome.Committed, row.GetInt64(0), row.GetFieldValue<long[]>(3)));
     }
 
-    /// <summary>Turns recorded conflicts into <see cref="InconsistentStateException"/>s, reading the stored version the lean statements do not return.</summary>
+    /// <summary>Turns recorded conflicts into <see cref="InconsistentStateException"/>s with the version now stored.</summary>
     private async Task FillStoredVersionsAsync(IReadOnlyList<PendingStateWrite> pendings)
     {
         foreach (var pending in pendings)
         {
-            if (pending.Outcome.Error is not PendingConflict conflict) continue;
+            if (pending.Outcome.Error is not PendingConflict) continue;
             var write = pending.Write;
-            var stored = conflict.StoredVersion;
-            if (!conflict.StoredVersionKnown)
+            long? stored;
+            try
             {
-                try
-                {
-                    await using var read = dataSource.CreateCommand("SELECT version FROM grain_state WHERE state_type = $1 AND key = $2");
-                    read.Parameters.Add(Text(write.StateType));
-                    read.Parameters.Add(Text(write.Key));
-                    stored = await read.ExecuteScalarAsync() is long version ? version : null;
-                }
-                catch (Exception)
-                {
-                    stored = null; // informative only: the conflict itself is certain
-                }
+                await using var read = dataSource.CreateCommand("SELECT version FROM grain_state WHERE state_type = $1 AND key = $2");
+                read.Parameters.Add(Text(write.StateType));
+                read.Parameters.Add(Text(write.Key));
+                stored = await read.ExecuteScalarAsync() is long version ? version : null;
+            }
+            catch (Exception)
+            {
+                stored = null; // informative only: the conflict itself is certain
             }
             pending.Outcome.Reject(new InconsistentStateException(write.StateType, write.Key, write.ExpectedVersion, stored));
         }
     }
 
-    private sealed class PendingConflict(long? storedVersion, bool storedVersionKnown) : Exception
-    {
-        public long? StoredVersion { get; } = storedVersion;
-        public bool StoredVersionKnown { get; } = storedVersionKnown;
-    }
+    /// <summary>A conflict recorded during the batch, completed with the stored version once the batch is over.</summary>
+    private sealed class PendingConflict : Exception;
 
     private static NpgsqlBatchCommand CreateCommand(StateWrite write, bool checkInbox)
     {
@@ -212,8 +205,8 @@ internal sealed class PostgresStateWriter(NpgsqlDataSource dataSource)
 
     // Parameters: $1 state_type, $2 key, then data (insert/update), expected version (update/delete),
     // the inbox mark (3), the outbox columns as arrays (5) - numbered in that order, only those the shape uses.
-    // Result columns: new_version (null: conflict), already_seen, stored_version, outbox_ids. A plain write returns no
-    // row on conflict; its stored version is read after the batch.
+    // Result columns: new_version (null: conflict), already_seen, (unused, null), outbox_ids. A plain write returns no
+    // row on conflict. The stored version a conflict reports is read after the batch.
     private static string BuildStatement(Change change, bool withInbox, bool withOutbox)
     {
         var next = 2;
@@ -262,7 +255,7 @@ internal sealed class PostgresStateWriter(NpgsqlDataSource dataSource)
         sql.Append(withInbox
             ? "CASE WHEN EXISTS (SELECT 1 FROM st) AND NOT EXISTS (SELECT 1 FROM mark) THEN courtyard_retry_alone() ELSE EXISTS (SELECT 1 FROM seen) END, "
             : "false, ");
-        sql.Append("(SELECT version FROM grain_state WHERE state_type = $1 AND key = $2), ")
+        sql.Append("NULL::bigint, ")
            .Append(withOutbox ? "ARRAY(SELECT id FROM ob ORDER BY id)" : "'{}'::bigint[]");
         return sql.ToString();
     }
