@@ -18,7 +18,7 @@ using RabbitMQ.Client.Events;
 /// RabbitMQ — against raw RabbitMQ.Client publish -> consume (persistent, confirms awaited per 100, manual acks).
 /// Throughput = events / (first commit .. last effect). Latency = effect committed - event committed, measured at a
 /// fixed offered rate of half the measured maximum.
-/// Options: --events 20000 --latency-s 8 --partitions 64 --rabbit URL --out bench/results/events.json
+/// Options: --events 20000 --latency-s 8 --partitions 256 --rabbit URL --out bench/results/events.json
 /// </summary>
 public static class EventsBenchmark
 {
@@ -31,7 +31,7 @@ public static class EventsBenchmark
         var options = ParseOptions(args);
         var events = int.Parse(options.GetValueOrDefault("events", "20000"));
         var latencySeconds = double.Parse(options.GetValueOrDefault("latency-s", "8"), System.Globalization.CultureInfo.InvariantCulture);
-        var partitions = int.Parse(options.GetValueOrDefault("partitions", "64"));
+        var partitions = int.Parse(options.GetValueOrDefault("partitions", "256"));
         var root = FindRepositoryRoot();
         var output = options.GetValueOrDefault("out", Path.Combine(root, "bench", "results", "events.json"));
         var url = options.GetValueOrDefault("rabbit") ?? Environment.GetEnvironmentVariable("COURTYARD_TEST_RABBITMQ") ?? await StartRabbitMqAsync(root);
@@ -42,11 +42,10 @@ public static class EventsBenchmark
         Console.WriteLine($"raw RabbitMQ.Client        {raw.PerSecond,8:0} msg/s");
 
         var inProcess = await CourtyardAsync("in-process", () => new InProcessTransport(), events, partitions, latencySeconds);
-        var overRabbit = await CourtyardAsync("RabbitMQ", () => new RabbitMqTransport(new RabbitMqTransportOptions
-        {
-            Url = url,
-            Exchange = $"bench.events.{Guid.NewGuid():N}",
-        }), events, partitions, latencySeconds, sharedTransport: false);
+        // Producer and consumer each get their own connection, as two services would.
+        var exchange = $"bench.events.{Guid.NewGuid():N}";
+        var overRabbit = await CourtyardAsync("RabbitMQ", () => new RabbitMqTransport(new RabbitMqTransportOptions { Url = url, Exchange = exchange }),
+            events, partitions, latencySeconds, sharedTransport: false);
 
         var targets = new JsonObject
         {
@@ -175,7 +174,7 @@ public static class EventsBenchmark
 
             // Warm-up.
             await Task.WhenAll(Enumerable.Range(0, partitions).Select(p => CommitAsync(p, -1 - p)));
-            await WaitForAsync(() => handled >= partitions);
+            await WaitForAsync(() => handled >= partitions, () => $"warm-up: handled {handled}, outbox {producerStorage.Outbox.GetStatsAsync().Result}");
 
             // 1. Maximum: every courtyard commits as fast as it can (one writer per courtyard, as a grain).
             var start = handled;
@@ -188,6 +187,7 @@ public static class EventsBenchmark
                     await CommitAsync(p, s);
                 }
             })));
+            Console.WriteLine($"  commits done after {clock.Elapsed.TotalSeconds:0.00} s: handled {handled - start}, outbox unsent {(await producerStorage.Outbox.GetStatsAsync()).Unsent}");
             await WaitForAsync(() => handled - start >= perPartition * partitions);
             var max = new Throughput(perPartition * partitions, Math.Round(clock.Elapsed.TotalSeconds, 2), Math.Round(perPartition * partitions / clock.Elapsed.TotalSeconds));
             Console.WriteLine($"{name,-26} {max.PerSecond,8:0} events/s (commit -> handler effect)");
@@ -267,14 +267,14 @@ public static class EventsBenchmark
         }
     }
 
-    private static async Task WaitForAsync(Func<bool> condition)
+    private static async Task WaitForAsync(Func<bool> condition, Func<string>? describe = null)
     {
         var deadline = Stopwatch.StartNew();
         while (!condition())
         {
-            if (deadline.Elapsed > TimeSpan.FromMinutes(5))
+            if (deadline.Elapsed > TimeSpan.FromMinutes(2))
             {
-                throw new TimeoutException("events did not arrive within 5 minutes");
+                throw new TimeoutException("events did not arrive within 2 minutes " + describe?.Invoke());
             }
             await Task.Delay(1);
         }
@@ -290,13 +290,13 @@ public static class EventsBenchmark
             .AppendLine()
             .AppendLine("`EventsBenchmark.cs` — integration events end to end, in one run: commit (grain-style state write + outbox row,")
             .AppendLine("SQLite) → outbox relay → transport → consumer handler whose effect is a state write carrying the inbox mark")
-            .AppendLine("(SQLite, one transaction), 64 courtyards with one writer each; against raw RabbitMQ.Client publish → consume")
+            .AppendLine("(SQLite, one transaction), 256 courtyards with one writer each; against raw RabbitMQ.Client publish → consume")
             .AppendLine("(persistent messages, durable queue, confirms awaited per 100, manual acks). Latency is effect committed − event")
             .AppendLine("committed, at a fixed offered rate of half the measured maximum.")
             .AppendLine()
             .AppendLine("```bash")
             .AppendLine("bash scripts/rabbitmq.sh start   # or set COURTYARD_TEST_RABBITMQ; the benchmark starts it otherwise")
-            .AppendLine("dotnet run -c Release --project bench/Courtyard.Bench -- events [--events 20000] [--latency-s 8] [--partitions 64] [--out FILE]")
+            .AppendLine("dotnet run -c Release --project bench/Courtyard.Bench -- events [--events 20000] [--latency-s 8] [--partitions 256] [--out FILE]")
             .AppendLine("```")
             .AppendLine()
             .AppendLine($"Last run ({DateTime.UtcNow:yyyy-MM-dd}, {machine["cores"]} cores, load average at start {machine["loadAverageAtStart"]}; `bench/results/events.json`):")

@@ -28,6 +28,10 @@ public sealed class OutboxRelay
     private readonly HashSet<Task> units = [];
     private int rowsInFlight;
     private int readWindow;
+    // The last read when it filled its window: rows beyond it were invisible anyway, so later passes reuse what is
+    // left of it instead of reading the same rows again (a backlog would otherwise be re-read once per finished publish).
+    private List<OutboxRecord>? backlog;
+    private readonly HashSet<long> sentSinceBacklogRead = [];
     private DateTimeOffset statsDueAt;
 
     private sealed record PartitionBackoff(int Failures, DateTimeOffset Until);
@@ -126,7 +130,21 @@ public sealed class OutboxRelay
         }
 
         var window = readWindow;
-        var rows = await outbox.ReadUnsentAsync(window, cancellationToken);
+        List<OutboxRecord> rows;
+        lock (gate)
+        {
+            rows = backlog is null ? [] : backlog.FindAll(row => !sentSinceBacklogRead.Contains(row.Id));
+        }
+        var fromBacklog = rows.Count >= window / 4;
+        if (!fromBacklog)
+        {
+            rows = [.. await outbox.ReadUnsentAsync(window, cancellationToken)];
+            lock (gate)
+            {
+                backlog = rows.Count == window ? rows : null;
+                sentSinceBacklogRead.Clear();
+            }
+        }
         var wait = options.RelayPollInterval;
         var started = 0;
         var inFlightRowsSeen = 0;
@@ -176,7 +194,11 @@ public sealed class OutboxRelay
 
             // A full window in which nothing could start (blocked or busy partitions): look further next time,
             // so a partition stuck behind a failing row cannot starve the others.
-            readWindow = rows.Count == window && started == 0 && inFlightRowsSeen < rows.Count
+            if (fromBacklog && started == 0)
+            {
+                backlog = null;   // nothing could start from it: read afresh (and look further) next time
+            }
+            readWindow = !fromBacklog && rows.Count == window && started == 0 && inFlightRowsSeen < rows.Count
                 ? Math.Min(window * 2, options.RelayReadBatch * 16)
                 : options.RelayReadBatch;
         }
@@ -286,6 +308,10 @@ public sealed class OutboxRelay
             foreach (var id in ids)
             {
                 publishedUnmarked.Remove(id);
+                if (backlog is not null)
+                {
+                    sentSinceBacklogRead.Add(id);
+                }
             }
         }
     }

@@ -3,7 +3,7 @@ namespace Courtyard.Events.Transports;
 public sealed class InProcessTransportOptions
 {
     /// <summary>Partitions handled in parallel per consumer.</summary>
-    public int LanesPerConsumer { get; set; } = 16;
+    public int LanesPerConsumer { get; set; } = 64;
 
     /// <summary>Wait before redelivering an event whose handler failed.</summary>
     public Backoff RedeliveryBackoff { get; set; } = new(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(5));

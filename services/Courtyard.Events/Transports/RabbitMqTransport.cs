@@ -21,7 +21,7 @@ public sealed class RabbitMqTransportOptions
     public ushort Prefetch { get; set; } = 512;
 
     /// <summary>Partitions handled in parallel per consumer.</summary>
-    public int LanesPerConsumer { get; set; } = 32;
+    public int LanesPerConsumer { get; set; } = 64;
 
     /// <summary>A publish not confirmed by the broker within this time counts as failed (the relay retries it).</summary>
     public TimeSpan ConfirmTimeout { get; set; } = TimeSpan.FromSeconds(15);
