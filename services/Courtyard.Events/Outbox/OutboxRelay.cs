@@ -27,6 +27,7 @@ public sealed class OutboxRelay
     private readonly List<long> pendingMarks = [];
     private readonly HashSet<Task> units = [];
     private int rowsInFlight;
+    private DateTimeOffset lastFlushAt;
     private int readWindow;
     // The last read when it filled its window: rows beyond it were invisible anyway, so later passes reuse what is
     // left of it instead of reading the same rows again (a backlog would otherwise be re-read once per finished publish).
@@ -121,8 +122,13 @@ public sealed class OutboxRelay
     /// <summary>One pass: commit marks, read unsent rows, start a publish for every partition that may go. Returns how long to wait.</summary>
     private async Task<TimeSpan> PassAsync(CancellationToken cancellationToken)
     {
-        await FlushMarksAsync(cancellationToken);
         var now = DateTimeOffset.UtcNow;
+        // Marks are committed in batches: a pass waiting on the disk for every few rows would slow publishing down.
+        if (pendingMarks.Count >= options.RelayReadBatch / 2 || now - lastFlushAt >= TimeSpan.FromMilliseconds(20))
+        {
+            lastFlushAt = now;
+            await FlushMarksAsync(cancellationToken);
+        }
         if (now >= statsDueAt)
         {
             LastStats = await outbox.GetStatsAsync(cancellationToken);
