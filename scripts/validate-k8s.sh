@@ -8,7 +8,11 @@ validator="$root/scripts/k8s-validate"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 
-command -v kubectl >/dev/null || { echo "kubectl not found (Debian: apt-get install kubernetes-client)" >&2; exit 2; }
+if ! command -v kubectl >/dev/null; then
+  echo "validate-k8s.sh: kubectl not found, installing with apt-get" >&2
+  { apt-get update -q && { apt-get install -y -q kubectl || apt-get install -y -q kubernetes-client; }; } >&2
+  command -v kubectl >/dev/null || { echo "kubectl could not be installed (Debian: apt-get install kubernetes-client)" >&2; exit 2; }
+fi
 command -v node >/dev/null || { echo "node not found" >&2; exit 2; }
 if [ ! -d "$validator/node_modules/kubernetes-models" ]; then
   (cd "$validator" && npm ci --no-audit --no-fund --loglevel=error)

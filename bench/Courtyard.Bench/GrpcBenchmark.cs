@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Courtyard.Grpc;
 using Courtyard.Grpc.Tests.Interop;
+using Courtyard.Testing;
 using Courtyard.Interop.V1;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
@@ -37,11 +38,11 @@ public static class GrpcBenchmark
     public static async Task<int> RunAsync(string[] args)
     {
         var settings = Settings.Parse(args);
-        await NodePackages.EnsureInstalledAsync();
+        await NodePeers.EnsureInstalledAsync();
         string loadBefore = ReadLoadAverage();
 
-        await using var ourServer = PeerProcess.Start(SelfCommand.FileName, [.. SelfCommand.Arguments, "grpc-server", "--port", "0"], InteropPaths.RepositoryRoot);
-        await using var nodeServer = PeerProcess.Start("node", ["server.js", "--port", "0"], InteropPaths.NodePeerDirectory);
+        await using var ourServer = ChildProcess.Start(SelfCommand.FileName, [.. SelfCommand.Arguments, "grpc-server", "--port", "0"], RepositoryRoot.Path);
+        await using var nodeServer = ChildProcess.Start("node", ["server.js", "--port", "0"], NodePeers.Directory);
         var ourTarget = $"127.0.0.1:{await ourServer.WaitForPortAsync(TimeSpan.FromSeconds(30))}";
         var nodeTarget = $"127.0.0.1:{await nodeServer.WaitForPortAsync(TimeSpan.FromSeconds(30))}";
 
@@ -124,10 +125,10 @@ public static class GrpcBenchmark
 
     private static async Task<Cell> MeasureNodeClientAsync(string name, string target, int concurrency, Settings settings)
     {
-        var (exitCode, output, error) = await PeerProcess.RunToEndAsync("node",
+        var (exitCode, output, error) = await ChildProcess.RunToEndAsync("node",
             ["bench.js", "--target", target, "--concurrency", concurrency.ToString(),
              "--duration-s", settings.Duration.TotalSeconds.ToString(), "--warmup-s", settings.Warmup.TotalSeconds.ToString()],
-            InteropPaths.NodePeerDirectory, settings.Duration + settings.Warmup + TimeSpan.FromMinutes(1));
+            NodePeers.Directory, settings.Duration + settings.Warmup + TimeSpan.FromMinutes(1));
         if (exitCode != 0)
         {
             throw new InvalidOperationException($"bench.js failed ({exitCode}): {error}");
@@ -239,7 +240,7 @@ public static class GrpcBenchmark
     private static string ReadLoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     private static async Task<string> NodeVersionAsync() =>
-        (await PeerProcess.RunToEndAsync("node", ["--version"], InteropPaths.NodePeerDirectory, TimeSpan.FromSeconds(10))).StandardOutput.Trim();
+        (await ChildProcess.RunToEndAsync("node", ["--version"], NodePeers.Directory, TimeSpan.FromSeconds(10))).StandardOutput.Trim();
 
     private sealed record Cell(string Name, int Concurrency, int Calls, int Errors, double Seconds, double P50Ms, double P99Ms)
     {
@@ -253,7 +254,7 @@ public static class GrpcBenchmark
             TimeSpan.FromSeconds(double.Parse(Value(args, "--duration-s") ?? "10")),
             (Value(args, "--concurrency") ?? "1,32").Split(',').Select(int.Parse).ToArray(),
             !args.Contains("--no-node-client"),
-            Path.GetFullPath(Value(args, "--out") ?? Path.Combine(InteropPaths.RepositoryRoot, "bench", "results", "grpc.json")));
+            Path.GetFullPath(Value(args, "--out") ?? Path.Combine(RepositoryRoot.Path, "bench", "results", "grpc.json")));
 
         public static string? Value(string[] args, string name)
         {

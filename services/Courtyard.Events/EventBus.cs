@@ -28,6 +28,8 @@ public sealed class EventBus : IAsyncDisposable
     private readonly ILogger logger;
     private CancellationTokenSource? relayStop;
     private Task? relayTask;
+    private CancellationTokenSource? retentionStop;
+    private Task? retentionTask;
     private bool consumersStarted;
 
     public EventBus(EventBusOptions options, IStorageProvider storage, IEventTransport transport, EventCatalog catalog,
@@ -106,11 +108,12 @@ public sealed class EventBus : IAsyncDisposable
     /// <summary>Tell the relay that outbox rows were committed (the grain runtime does it through IOutboxCommitListener).</summary>
     public void NotifyCommitted() => Relay.Wake();
 
-    /// <summary>Subscribes the consumers, then starts the relay (each as the options allow).</summary>
+    /// <summary>Subscribes the consumers, then starts the relay and the retention purge (each as the options allow).</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         await StartConsumersAsync(cancellationToken);
         StartRelay();
+        StartRetention();
     }
 
     /// <summary>Subscribes every declared consumer to the topics of the events it handles.</summary>
@@ -148,8 +151,65 @@ public sealed class EventBus : IAsyncDisposable
         relayTask = Task.Run(() => Relay.RunAsync(relayStop.Token));
     }
 
+    /// <summary>Starts purging, every <see cref="EventBusOptions.RetentionInterval"/>, sent outbox rows and inbox marks past their retention.</summary>
+    public void StartRetention()
+    {
+        if (retentionTask is not null || !Options.RetentionEnabled)
+        {
+            return;
+        }
+        retentionStop = new CancellationTokenSource();
+        retentionTask = Task.Run(() => RunRetentionAsync(retentionStop.Token));
+    }
+
+    /// <summary>
+    /// Deletes outbox rows sent more than <see cref="EventBusOptions.SentOutboxRetention"/> ago and inbox marks recorded
+    /// more than <see cref="EventBusOptions.InboxRetention"/> ago. Unsent rows are never deleted.
+    /// </summary>
+    public async Task<(long SentOutboxRows, long InboxMarks)> PurgeExpiredAsync(CancellationToken cancellationToken = default)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var rows = await Storage.Outbox.PurgeAsync(now - Options.SentOutboxRetention, cancellationToken);
+        var marks = await Storage.Inbox.PurgeAsync(now - Options.InboxRetention, cancellationToken);
+        if (rows > 0 || marks > 0)
+        {
+            logger.LogInformation("Retention of {Source}: deleted {Rows} sent outbox rows and {Marks} inbox marks.", Source, rows, marks);
+        }
+        return (rows, marks);
+    }
+
+    private async Task RunRetentionAsync(CancellationToken cancellationToken)
+    {
+        var delay = Options.RetentionInterval < TimeSpan.FromMinutes(1) ? Options.RetentionInterval : TimeSpan.FromMinutes(1);
+        while (true)
+        {
+            try
+            {
+                await Task.Delay(delay, cancellationToken);
+                await PurgeExpiredAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Retention of {Source}: the purge failed; trying again in {Interval}.", Source, Options.RetentionInterval);
+            }
+            delay = Options.RetentionInterval;
+        }
+    }
+
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
+        if (retentionTask is not null)
+        {
+            await retentionStop!.CancelAsync();
+            await retentionTask.WaitAsync(cancellationToken);
+            retentionTask = null;
+            retentionStop.Dispose();
+            retentionStop = null;
+        }
         if (relayTask is not null)
         {
             await relayStop!.CancelAsync();

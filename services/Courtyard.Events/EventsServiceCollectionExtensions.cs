@@ -15,9 +15,18 @@ namespace Courtyard.Events;
 public static class EventsServiceCollectionExtensions
 {
     /// <summary>
+    /// Where every Courtyard service reads its event settings (environment form: <c>Courtyard__Events__Transport</c>, …),
+    /// next to the rest of the platform's "Courtyard" section.
+    /// </summary>
+    public const string ConfigurationSection = "Courtyard:Events";
+
+    /// <summary>The values <c>Courtyard:Events:Transport</c> accepts; the first is the default.</summary>
+    public static readonly IReadOnlyList<string> TransportNames = ["inproc", "rabbitmq", "dapr"];
+
+    /// <summary>
     /// The process-wide parts: the <see cref="EventCatalog"/>, the <see cref="EventBusRegistry"/>, the transport chosen by
-    /// configuration section "Events" (<c>Events:Transport</c> = inproc (default) | rabbitmq | dapr; <c>Events:RabbitMq:Url</c>,
-    /// <c>Events:RabbitMq:Exchange</c>; <c>Events:Dapr:PubSubName</c>), and the grain-commit listener that wakes relays.
+    /// configuration section "Courtyard:Events" (<c>Transport</c> = inproc (default) | rabbitmq | dapr; <c>RabbitMq:Url</c>,
+    /// <c>RabbitMq:Exchange</c>; <c>Dapr:PubSubName</c>), and the grain-commit listener that wakes relays.
     /// </summary>
     public static IServiceCollection AddCourtyardEvents(this IServiceCollection services, IConfiguration? configuration = null)
     {
@@ -40,7 +49,7 @@ public static class EventsServiceCollectionExtensions
         services.AddKeyedSingleton(source, (sp, _) =>
         {
             var options = new EventBusOptions { Source = source };
-            if (sp.GetService<IConfiguration>()?.GetSection("Events") is { } section && int.TryParse(section["MaxDeliveryAttempts"], out var max))
+            if (sp.GetService<IConfiguration>()?.GetSection(ConfigurationSection) is { } section && int.TryParse(section["MaxDeliveryAttempts"], out var max))
             {
                 options.MaxDeliveryAttempts = max;
             }
@@ -63,14 +72,34 @@ public static class EventsServiceCollectionExtensions
         return grpc.AddService<EventAdminService>(EventAdminService.Descriptor);
     }
 
+    /// <summary>
+    /// The transport <c>Courtyard:Events:Transport</c> names, normalized to one of <see cref="TransportNames"/>
+    /// ("in-process" is accepted for inproc); unset means inproc. Throws <see cref="InvalidOperationException"/> for anything else.
+    /// </summary>
+    public static string ReadTransportName(IConfiguration? configuration)
+    {
+        var configured = configuration?.GetSection(ConfigurationSection)["Transport"];
+        if (string.IsNullOrWhiteSpace(configured))
+        {
+            return TransportNames[0];
+        }
+        var name = configured.Trim().ToLowerInvariant();
+        if (name == "in-process")
+        {
+            return "inproc";
+        }
+        return TransportNames.Contains(name)
+            ? name
+            : throw new InvalidOperationException(
+                $"{ConfigurationSection}:Transport \"{configured}\" is not one of {string.Join(", ", TransportNames)}.");
+    }
+
     public static IEventTransport CreateTransport(IConfiguration? configuration, ILoggerFactory loggerFactory)
     {
-        var section = configuration?.GetSection("Events");
-        var kind = section?["Transport"] ?? "inproc";
-        switch (kind.ToLowerInvariant())
+        var section = configuration?.GetSection(ConfigurationSection);
+        switch (ReadTransportName(configuration))
         {
             case "inproc":
-            case "in-process":
                 return new InProcessTransport();
             case "rabbitmq":
                 var rabbit = new RabbitMqTransportOptions();
@@ -91,7 +120,7 @@ public static class EventsServiceCollectionExtensions
                 }
                 return new DaprTransport(dapr, logger: loggerFactory.CreateLogger<DaprTransport>());
             default:
-                throw new InvalidOperationException($"Events:Transport \"{kind}\" is not one of inproc, rabbitmq, dapr.");
+                throw new InvalidOperationException("unreachable: ReadTransportName returned an unknown transport");
         }
     }
 
@@ -108,13 +137,17 @@ public static class EventsServiceCollectionExtensions
     }
 }
 
-/// <summary>Runs one event bus inside the generic host.</summary>
+/// <summary>Runs one event bus inside the generic host: its consumers, its outbox relay (while it holds the relay lease) and its retention purge.</summary>
 public sealed class EventBusHostedService(EventBus bus, IHostApplicationLifetime lifetime) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await bus.StartConsumersAsync(cancellationToken);
-        lifetime.ApplicationStarted.Register(bus.StartRelay);
+        lifetime.ApplicationStarted.Register(() =>
+        {
+            bus.StartRelay();
+            bus.StartRetention();
+        });
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => bus.StopAsync(cancellationToken);

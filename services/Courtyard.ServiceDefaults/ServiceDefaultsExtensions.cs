@@ -1,3 +1,5 @@
+using Courtyard.Events.Dapr;
+using Courtyard.Events.Transports;
 using Courtyard.Grpc;
 using Courtyard.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -15,7 +17,8 @@ namespace Courtyard.ServiceDefaults;
 /// <code>
 /// var builder = WebApplication.CreateSlimBuilder(args);
 /// builder.AddServiceDefaults();
-/// builder.AddCouncils();            // the service's own extension: services.AddGrpcServer().AddService&lt;…&gt;(…)
+/// builder.AddStatefulServiceDefaults();   // storage, grains, events (a service that keeps state)
+/// builder.AddCouncils();                  // the service's own extension: services.AddGrpcServer().AddService&lt;…&gt;(…)
 /// var app = builder.Build();
 /// app.MapServiceDefaults();
 /// app.Run();
@@ -77,13 +80,21 @@ public static class ServiceDefaultsExtensions
     }
 
     /// <summary>
-    /// Maps every registered gRPC service (plus health and reflection) and <c>GET /healthz</c> for plain HTTP checks.
-    /// Call after the services' own Add… methods registered their gRPC services.
+    /// Maps every registered gRPC service (plus health and reflection), <c>GET /healthz</c> for plain HTTP checks, and,
+    /// when the event transport is dapr, the sidecar's callbacks (<c>GET /dapr/subscribe</c>, <c>POST /dapr/events/{topic}</c>).
+    /// With <see cref="StatefulServiceDefaultsExtensions.AddStatefulServiceDefaults"/> it also opens the database and creates
+    /// the event transport, so a wrong setting or an unreachable database throws <see cref="ServiceStartupException"/>
+    /// here, before the service listens. Call after the services' own Add… methods registered their gRPC services.
     /// </summary>
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapGrpcServices();
+        _ = app.Services.GetService<IStorageProvider>();
+        if (app.Services.GetService<IEventTransport>() is DaprTransport dapr)
+        {
+            app.MapDaprEvents(dapr);
+        }
         app.MapGet("/healthz", (HealthStatusService health) =>
             health.TryGetStatus("", out var status) && status == global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving
                 ? Results.Text("SERVING")

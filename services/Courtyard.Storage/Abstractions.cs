@@ -74,22 +74,60 @@ public interface IStateStore
 
 public interface IOutboxStore
 {
+    /// <summary>
+    /// Unsent rows with an id greater than <paramref name="afterId"/>, oldest first (by id), at most <paramref name="max"/>.
+    /// A relay keeps its position as a cursor instead of reading its backlog again; both providers answer from the
+    /// index of unsent rows, so the cost follows the rows returned, not the rows already sent.
+    /// </summary>
+    Task<IReadOnlyList<OutboxRecord>> ReadUnsentAsync(int max, long afterId, CancellationToken cancellationToken = default);
+
     /// <summary>Unsent rows, oldest first (by id), at most <paramref name="max"/>.</summary>
-    Task<IReadOnlyList<OutboxRecord>> ReadUnsentAsync(int max, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<OutboxRecord>> ReadUnsentAsync(int max, CancellationToken cancellationToken = default) =>
+        ReadUnsentAsync(max, 0, cancellationToken);
+
     Task MarkSentAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken = default);
     Task RecordFailedAttemptAsync(long id, CancellationToken cancellationToken = default);
     /// <summary>Appends rows in their own transaction (for events not tied to a state change).</summary>
     Task<IReadOnlyList<long>> AppendAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken = default);
     Task<OutboxStats> GetStatsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes rows marked sent before <paramref name="sentBefore"/> (in chunks, so writers are not held up); unsent
+    /// rows are never deleted, and ids are never reused afterwards. Returns how many rows were deleted.
+    /// </summary>
+    Task<long> PurgeAsync(DateTimeOffset sentBefore, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Claims or renews the lease <paramref name="name"/> for <paramref name="holder"/> until the database's clock passes
+    /// now + <paramref name="duration"/>: a compare-and-set that succeeds when nobody holds the lease, when
+    /// <paramref name="holder"/> already holds it, or when the previous holder's lease has expired. Of concurrent callers
+    /// at most one holds it at any time. False: someone else holds it.
+    /// </summary>
+    Task<bool> TryAcquireRelayLeaseAsync(string name, string holder, TimeSpan duration, CancellationToken cancellationToken = default);
+
+    /// <summary>Gives the lease up if <paramref name="holder"/> holds it (so another replica can take over at once).</summary>
+    Task ReleaseRelayLeaseAsync(string name, string holder, CancellationToken cancellationToken = default);
+
+    /// <summary>The lease as stored (possibly expired), or null when nobody ever claimed it or it was released.</summary>
+    Task<RelayLease?> ReadRelayLeaseAsync(string name, CancellationToken cancellationToken = default);
 }
 
 public sealed record OutboxStats(long Unsent, DateTimeOffset? OldestUnsentCreatedAt);
+
+/// <summary>Who relays an outbox: <paramref name="Holder"/> until <paramref name="ExpiresAt"/> (the database's clock).</summary>
+public sealed record RelayLease(string Name, string Holder, DateTimeOffset ExpiresAt);
 
 public interface IInboxStore
 {
     Task<bool> ContainsAsync(InboxMark mark, CancellationToken cancellationToken = default);
     /// <summary>Records the mark alone; false when it was already there.</summary>
     Task<bool> TryRecordAsync(InboxMark mark, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes marks recorded before <paramref name="recordedBefore"/> (in chunks). A delivery of a purged event is
+    /// handled again, so keep marks longer than any redelivery can come late. Returns how many marks were deleted.
+    /// </summary>
+    Task<long> PurgeAsync(DateTimeOffset recordedBefore, CancellationToken cancellationToken = default);
 }
 
 /// <summary>An event a consumer gave up on after repeated failures, kept to be listed and replayed.</summary>

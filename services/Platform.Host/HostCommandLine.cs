@@ -77,6 +77,11 @@ public static class HostCommandLine
             await error.WriteLineAsync($"无法创建数据目录：{e.Message}\nCannot create the data folder: {e.Message}");
             return 1;
         }
+        catch (ServiceStartupException e)
+        {
+            await error.WriteLineAsync(e.Message);
+            return 1;
+        }
         try
         {
             await app.StartAsync();
@@ -86,6 +91,13 @@ public static class HostCommandLine
             // Kestrel reports a taken port as IOException "Failed to bind to address …: address already in use."
             await app.DisposeAsync();
             await error.WriteLineAsync($"无法监听端口：{e.Message}\nCannot listen: {e.Message} Choose other ports with --grpc-port / --http-port.");
+            return 1;
+        }
+        catch (ServiceStartupException e)
+        {
+            // The database could not be opened (or a setting is wrong): say so, no stack trace.
+            await app.DisposeAsync();
+            await error.WriteLineAsync(e.Message);
             return 1;
         }
 

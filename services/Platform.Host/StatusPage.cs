@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text;
+using Courtyard.Events.Transports;
+using Courtyard.Grains;
 using Courtyard.Grpc;
 using Courtyard.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
@@ -30,6 +32,9 @@ internal static class StatusPage
         }
         string grpc = WebUtility.HtmlEncode(endpoints.GrpcAddress.ToString().TrimEnd('/'));
         string data = WebUtility.HtmlEncode(options.DataDir);
+        string storage = WebUtility.HtmlEncode(services.GetRequiredService<StorageSettings>().Description);
+        string events = WebUtility.HtmlEncode(services.GetRequiredService<IEventTransport>().Name);
+        long activations = services.GetRequiredService<GrainRuntime>().ActivationCount;
         return $$"""
             <!doctype html>
             <html lang="zh-CN">
@@ -44,6 +49,9 @@ internal static class StatusPage
             <p><strong>{{(serving ? "运行中" : "正在停止")}}</strong> <span lang="en">{{(serving ? "Running" : "Stopping")}}</span></p>
             <p>gRPC（h2c）地址 <span lang="en">gRPC (h2c) address</span>: <code>{{grpc}}</code></p>
             <p>数据目录 <span lang="en">Data folder</span>: <code>{{data}}</code></p>
+            <p>数据库 <span lang="en">Storage</span>: <code>{{storage}}</code></p>
+            <p>事件传输 <span lang="en">Event transport</span>: <code>{{events}}</code></p>
+            <p>活跃 grain 数 <span lang="en">Active grains</span>: {{activations}}</p>
             <h2>服务 <small lang="en">Services</small></h2>
             <ul>
             {{rows}}</ul>

@@ -1,7 +1,8 @@
 // A process the event bus fault tests start and kill. Modes (all over SQLite + RabbitMQ):
 //   produce --db F --rabbit URL --exchange X --count N --partitions P --relay on|off   commit N events, print "committed N"
 //       (relay on: publish them, print "drained"), then run until killed
-//   relay   --db F --rabbit URL --exchange X                                            publish what the outbox holds, print "drained"
+//   relay   --db F --rabbit URL --exchange X [--lease-s S] [--poll-ms M]                publish what the outbox holds, print "drained";
+//       prints "holding" once it holds the relay lease (another relay on the same database may hold it first)
 //   consume --db F --rabbit URL --exchange X --consumer C                               apply each ThingHappened once, print "handled <id>"
 // Test hook: COURTYARD_TEST_KILL_BEFORE_ACK=1 makes the consumer kill itself right after committing its first effect, before the ack.
 using System.Diagnostics;
@@ -48,8 +49,22 @@ switch (mode)
     }
     case "relay":
     {
-        await using var bus = new EventBus(new EventBusOptions { Source = "producer" }, storage, transport, catalog).MapTestEvents();
+        var relayOptions = new EventBusOptions { Source = "producer" };
+        if (options.TryGetValue("lease-s", out var leaseSeconds))
+        {
+            relayOptions.RelayLeaseDuration = TimeSpan.FromSeconds(double.Parse(leaseSeconds, System.Globalization.CultureInfo.InvariantCulture));
+        }
+        if (options.TryGetValue("poll-ms", out var pollMilliseconds))
+        {
+            relayOptions.RelayPollInterval = TimeSpan.FromMilliseconds(int.Parse(pollMilliseconds));
+        }
+        await using var bus = new EventBus(relayOptions, storage, transport, catalog).MapTestEvents();
         await bus.StartAsync();
+        while (!bus.Relay.HoldsLease)
+        {
+            await Task.Delay(20);
+        }
+        Say("holding");
         await WaitDrainedAsync(storage);
         await Task.Delay(Timeout.Infinite);
         break;

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Courtyard.Events.Dapr;
 using Courtyard.Events.Testing;
 using Courtyard.Events.Tests.Support;
+using Courtyard.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;

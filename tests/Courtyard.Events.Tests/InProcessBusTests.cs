@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Courtyard.Events.Inbox;
 using Courtyard.Events.Testing;
 using Courtyard.Events.Tests.Support;
+using Courtyard.Testing;
 using Courtyard.Events.Transports;
 using Courtyard.Storage;
 

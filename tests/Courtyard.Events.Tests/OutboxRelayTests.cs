@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Courtyard.Events.Testing;
 using Courtyard.Events.Tests.Support;
+using Courtyard.Testing;
 using Courtyard.Events.Transports;
 
 namespace Courtyard.Events.Tests;

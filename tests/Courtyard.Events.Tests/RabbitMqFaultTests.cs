@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Courtyard.Events.Testing;
 using Courtyard.Events.Tests.Support;
+using Courtyard.Testing;
 using Courtyard.Events.Transports;
 using Courtyard.Storage;
 
@@ -11,8 +12,9 @@ namespace Courtyard.Events.Tests;
 /// that the tests start and kill. Storage is SQLite in temp folders.
 /// </summary>
 [Collection(RabbitMqCollection.Name)]
-public class RabbitMqFaultTests(RabbitMqBroker broker)
+public class RabbitMqFaultTests(TestRabbitMq broker)
 {
+    private const string Worker = "Courtyard.Events.Tests.Worker";
     private static readonly TimeSpan Within = TimeSpan.FromSeconds(60);
 
     /// <summary>A consumer service in this process: counts handler runs per event id and applies a counted effect once.</summary>
@@ -53,15 +55,15 @@ public class RabbitMqFaultTests(RabbitMqBroker broker)
     [Fact]
     public async Task A_process_killed_between_commit_and_publish_has_its_events_published_after_restart_each_once()
     {
-        var exchange = RabbitMqBroker.UniqueExchange("crash-publish");
+        var exchange = TestRabbitMq.UniqueName("crash-publish");
         await using var producerDatabase = new TempDatabase("producer");
         await using (var consumer = await CountingConsumer.StartAsync(broker.Url, exchange))
         {
             // 1. Commits with the relay off, then dies: the events exist only as outbox rows.
-            await using (var producer = WorkerProcess.Start(null, WorkerArguments("produce", producerDatabase.Path, exchange, "--count", "300", "--partitions", "6", "--relay", "off")))
+            await using (var producer = ChildProcess.StartTestWorker(Worker, WorkerArguments("produce", producerDatabase.Path, exchange, "--count", "300", "--partitions", "6", "--relay", "off")))
             {
                 await producer.WaitForLineAsync("committed 300", Within);
-                producer.Kill();
+                await producer.KillAsync();
             }
             var outbox = await producerDatabase.OpenAsync();
             var rows = await outbox.Outbox.ReadUnsentAsync(1000);
@@ -69,14 +71,14 @@ public class RabbitMqFaultTests(RabbitMqBroker broker)
             Assert.Empty(consumer.RunsById);
 
             // 2. Commits more with the relay on and dies mid-publish: some rows went out, maybe unmarked.
-            await using (var producer = WorkerProcess.Start(null, WorkerArguments("produce", producerDatabase.Path, exchange, "--count", "300", "--partitions", "6", "--relay", "on")))
+            await using (var producer = ChildProcess.StartTestWorker(Worker, WorkerArguments("produce", producerDatabase.Path, exchange, "--count", "300", "--partitions", "6", "--relay", "on")))
             {
                 await producer.WaitForLineAsync("committed 300", Within);
-                producer.Kill();
+                await producer.KillAsync();
             }
 
             // 3. The restarted process publishes the rest.
-            await using (var relay = WorkerProcess.Start(null, WorkerArguments("relay", producerDatabase.Path, exchange)))
+            await using (var relay = ChildProcess.StartTestWorker(Worker, WorkerArguments("relay", producerDatabase.Path, exchange)))
             {
                 await relay.WaitForLineAsync("drained", Within);
                 await Eventually.HoldsAsync(() => consumer.RunsById.Count == 600, Within, $"600 events handled (have {consumer.RunsById.Count})");
@@ -96,7 +98,7 @@ public class RabbitMqFaultTests(RabbitMqBroker broker)
     [Fact]
     public async Task A_consumer_killed_after_its_effect_but_before_its_ack_gets_the_event_again_and_applies_it_once()
     {
-        var exchange = RabbitMqBroker.UniqueExchange("crash-ack");
+        var exchange = TestRabbitMq.UniqueName("crash-ack");
         var queue = RabbitMqTransport.QueueName(exchange, "worker", TestEvents.Topic);
         await using var producerDatabase = new TempDatabase("producer");
         await using var consumerDatabase = new TempDatabase("consumer");
@@ -104,8 +106,8 @@ public class RabbitMqFaultTests(RabbitMqBroker broker)
             new RabbitMqTransport(new RabbitMqTransportOptions { Url = broker.Url, Exchange = exchange }), new EventCatalog()).MapTestEvents();
         await producer.StartAsync();
 
-        await using (var doomed = WorkerProcess.Start(new Dictionary<string, string> { ["COURTYARD_TEST_KILL_BEFORE_ACK"] = "1" },
-                         WorkerArguments("consume", consumerDatabase.Path, exchange, "--consumer", "worker")))
+        await using (var doomed = ChildProcess.StartTestWorker(Worker, WorkerArguments("consume", consumerDatabase.Path, exchange, "--consumer", "worker"),
+                         new Dictionary<string, string?> { ["COURTYARD_TEST_KILL_BEFORE_ACK"] = "1" }))
         {
             await doomed.WaitForLineAsync("ready", Within);
             await producer.CommitThingAsync("courtyard-1", 7, 0);
@@ -115,12 +117,12 @@ public class RabbitMqFaultTests(RabbitMqBroker broker)
         }
         await Eventually.HoldsAsync(async () => await broker.CountMessagesAsync(queue) == 1, Within, "the unacked event is back in its queue");
 
-        await using (var restarted = WorkerProcess.Start(null, WorkerArguments("consume", consumerDatabase.Path, exchange, "--consumer", "worker")))
+        await using (var restarted = ChildProcess.StartTestWorker(Worker, WorkerArguments("consume", consumerDatabase.Path, exchange, "--consumer", "worker")))
         {
             await restarted.WaitForLineAsync("ready", Within);
             await restarted.WaitForLineAsync("duplicate", Within);   // redelivered, answered from the inbox
-            Assert.Contains("redelivery", restarted.Output);
-            Assert.DoesNotContain(restarted.Output, line => line.StartsWith("handled", StringComparison.Ordinal));
+            Assert.Contains("redelivery", restarted.Lines);
+            Assert.DoesNotContain(restarted.Lines, line => line.StartsWith("handled", StringComparison.Ordinal));
             await Eventually.HoldsAsync(async () => await broker.CountMessagesAsync(queue) == 0, Within, "the redelivery acked");
         }
         var consumerStorage = await consumerDatabase.OpenAsync();
@@ -132,7 +134,7 @@ public class RabbitMqFaultTests(RabbitMqBroker broker)
     [Fact]
     public async Task Nothing_is_lost_while_the_broker_is_down_for_30_seconds_and_the_backlog_drains_when_it_returns()
     {
-        var exchange = RabbitMqBroker.UniqueExchange("outage");
+        var exchange = TestRabbitMq.UniqueName("outage");
         await using var producerDatabase = new TempDatabase("producer");
         await using var consumer = await CountingConsumer.StartAsync(broker.Url, exchange);
         await using var producer = new EventBus(new EventBusOptions
@@ -161,7 +163,7 @@ public class RabbitMqFaultTests(RabbitMqBroker broker)
         try
         {
             await Eventually.HoldsAsync(() => consumer.RunsById.Count >= 50, Within, "events flow before the outage");
-            await RabbitMqBroker.RunScriptAsync("stop");
+            await TestRabbitMq.StopBrokerAsync();
             var producedAtStop = produced;
             await Task.Delay(TimeSpan.FromSeconds(30));   // the outage itself, with events still being committed
             var backlog = (await producer.Storage.Outbox.GetStatsAsync()).Unsent;
@@ -170,7 +172,7 @@ public class RabbitMqFaultTests(RabbitMqBroker broker)
         }
         finally
         {
-            await RabbitMqBroker.RunScriptAsync("start");
+            await TestRabbitMq.StartBrokerAsync();
         }
         await Task.Delay(TimeSpan.FromSeconds(2));
         await stopProducing.CancelAsync();

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Courtyard.Events.Testing;
 using Courtyard.Events.Tests.Support;
+using Courtyard.Testing;
 using Courtyard.Events.Transports;
 using Courtyard.Events.V1;
 using Courtyard.Grpc;
@@ -15,7 +16,7 @@ namespace Courtyard.Events.Tests;
 
 /// <summary>Against the real local RabbitMQ (scripts/rabbitmq.sh).</summary>
 [Collection(RabbitMqCollection.Name)]
-public class RabbitMqTests(RabbitMqBroker broker)
+public class RabbitMqTests(TestRabbitMq broker)
 {
     private static readonly TimeSpan Within = TimeSpan.FromSeconds(30);
 
@@ -29,7 +30,7 @@ public class RabbitMqTests(RabbitMqBroker broker)
     [Fact]
     public async Task Events_flow_through_durable_queues_in_order_per_courtyard_with_the_envelope_intact()
     {
-        var exchange = RabbitMqBroker.UniqueExchange("flow");
+        var exchange = TestRabbitMq.UniqueName("flow");
         var seen = new ConcurrentDictionary<string, ConcurrentQueue<long>>();
         var envelopes = new ConcurrentBag<CloudEvent>();
         await using (var services = await TwoServices.StartAsync(rules => rules.Handle<ThingHappened>("rules", (thing, context) =>
@@ -69,7 +70,7 @@ public class RabbitMqTests(RabbitMqBroker broker)
     [Fact]
     public async Task A_handler_that_always_throws_dead_letters_to_the_store_and_the_broker_and_the_admin_rpc_replays_it_once_fixed()
     {
-        var exchange = RabbitMqBroker.UniqueExchange("poison");
+        var exchange = TestRabbitMq.UniqueName("poison");
         var queue = RabbitMqTransport.QueueName(exchange, "rules", TestEvents.Topic);
         var deadQueue = RabbitMqTransport.DeadLetterQueueName(exchange, "rules", TestEvents.Topic);
         var handlerFixed = false;

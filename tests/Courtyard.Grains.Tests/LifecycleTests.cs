@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Courtyard.Grains.Tests.Grains;
 using Courtyard.Grains.Tests.Support;
+using Courtyard.Testing;
 using Courtyard.Storage;
 
 namespace Courtyard.Grains.Tests;
@@ -76,9 +77,9 @@ public sealed class LifecycleTests
         await Task.WhenAll(Enumerable.Range(0, 20).Select(i => silo.Grains.GetGrain<ICollectibleGrain>($"idle-{i}").Touch()));
         Assert.Equal(20, silo.Runtime.ActivationCount);
 
-        await Eventually.TrueAsync(() => silo.Runtime.ActivationCount == 0, TimeSpan.FromSeconds(10), "idle activations collected");
+        await Eventually.HoldsAsync(() => silo.Runtime.ActivationCount == 0, TimeSpan.FromSeconds(10), "idle activations collected");
         Assert.Equal(20, silo.Probe.Deactivations);
-        await Eventually.TrueAsync(() =>
+        await Eventually.HoldsAsync(() =>
         {
             GC.Collect();
             GC.WaitForPendingFinalizers();
@@ -120,7 +121,7 @@ public sealed class LifecycleTests
         await grain.IncrementAfter(1);   // in memory only: never written
 
         await grain.Deactivate();
-        await Eventually.TrueAsync(() => silo.Runtime.ActivationCount == 0, TimeSpan.FromSeconds(5), "deactivated");
+        await Eventually.HoldsAsync(() => silo.Runtime.ActivationCount == 0, TimeSpan.FromSeconds(5), "deactivated");
 
         Assert.Equal(1, await grain.Get());
     }

@@ -1,22 +1,24 @@
 using System.Diagnostics;
-using Courtyard.Grains.Tests.Support;
+using Courtyard.Testing;
 
 namespace Courtyard.Grains.Tests;
 
 /// <summary>Real worker processes (tests/Courtyard.Grains.Tests.Worker) on real databases.</summary>
 public sealed class MultiProcessTests
 {
+    private const string Worker = "Courtyard.Grains.Tests.Worker";
+
     [Fact]
     public async Task Two_processes_incrementing_one_key_on_one_PostgreSQL_database_never_lose_an_update()
     {
         const int perProcess = 200;
-        var database = await Postgres.CreateDatabaseAsync();
+        var database = await TestPostgres.CreateDatabaseAsync();
         try
         {
             // Both start incrementing at the same moment (after their start-up), so their writes interleave.
             var startAt = DateTimeOffset.UtcNow.AddSeconds(8).ToUnixTimeMilliseconds().ToString();
-            await using var first = WorkerProcess.Start("increment", "postgres", database, "courtyard-7", perProcess.ToString(), startAt);
-            await using var second = WorkerProcess.Start("increment", "postgres", database, "courtyard-7", perProcess.ToString(), startAt);
+            await using var first = ChildProcess.StartTestWorker(Worker, ["increment", "postgres", database, "courtyard-7", perProcess.ToString(), startAt]);
+            await using var second = ChildProcess.StartTestWorker(Worker, ["increment", "postgres", database, "courtyard-7", perProcess.ToString(), startAt]);
 
             var done = await Task.WhenAll(first.WaitForLineAsync("done", TimeSpan.FromSeconds(120)), second.WaitForLineAsync("done", TimeSpan.FromSeconds(120)));
 
@@ -29,7 +31,7 @@ public sealed class MultiProcessTests
         }
         finally
         {
-            await Postgres.DropDatabaseAsync(database);
+            await TestPostgres.DropDatabaseAsync(database);
         }
     }
 
@@ -40,15 +42,15 @@ public sealed class MultiProcessTests
         var connection = file;
         try
         {
-            await using (var registering = WorkerProcess.Start("remind", "sqlite", connection, "vote-9", "close-vote", "3"))
+            await using (var registering = ChildProcess.StartTestWorker(Worker, ["remind", "sqlite", connection, "vote-9", "close-vote", "3"]))
             {
                 await registering.WaitForLineAsync("registered", TimeSpan.FromSeconds(60));
-                registering.Kill();   // down before the reminder is due
+                await registering.KillAsync();   // down before the reminder is due
             }
             await Task.Delay(TimeSpan.FromSeconds(4));   // the reminder falls due while no process runs
 
             var restarted = Stopwatch.StartNew();
-            await using var serving = WorkerProcess.Start("serve", "sqlite", connection);
+            await using var serving = ChildProcess.StartTestWorker(Worker, ["serve", "sqlite", connection]);
             var fired = await serving.WaitForLineAsync("fired", TimeSpan.FromSeconds(30));
 
             var parts = fired.Split(' ');

@@ -1,5 +1,6 @@
 using Courtyard.Grains.Tests.Grains;
 using Courtyard.Grains.Tests.Support;
+using Courtyard.Testing;
 
 namespace Courtyard.Grains.Tests;
 
@@ -22,7 +23,7 @@ public sealed class ObserverTests
         for (var i = 0; i < 3; i++)
         {
             await grain.Increment();
-            await Eventually.TrueAsync(() => received.Count == i + 1, TimeSpan.FromSeconds(5), $"change {i + 1} received");
+            await Eventually.HoldsAsync(() => received.Count == i + 1, TimeSpan.FromSeconds(5), $"change {i + 1} received");
         }
         Assert.Equal([1L, 2L, 3L], received);
 

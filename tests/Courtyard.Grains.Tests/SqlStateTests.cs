@@ -2,6 +2,7 @@ using System.Text.Json;
 using Courtyard.Grains.Tests.Worker;
 using Courtyard.Storage;
 using Courtyard.Storage.Sqlite;
+using Courtyard.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Courtyard.Grains.Tests;
@@ -37,13 +38,13 @@ public sealed class PostgresStateTests : StateTests
 {
     protected override async Task<StorageUnderTest> CreateStorageAsync()
     {
-        var database = await Support.Postgres.CreateDatabaseAsync();
+        var database = await TestPostgres.CreateDatabaseAsync();
         var provider = await Courtyard.Storage.Postgres.PostgresStorageProvider.OpenAsync(database);
         return new StorageUnderTest("PostgreSQL", services => services.AddSingleton<IStorageProvider>(provider), provider.State,
             () => provider.Outbox.ReadUnsentAsync(100), async () =>
             {
                 await provider.DisposeAsync();
-                await Support.Postgres.DropDatabaseAsync(database);
+                await TestPostgres.DropDatabaseAsync(database);
             });
     }
 }

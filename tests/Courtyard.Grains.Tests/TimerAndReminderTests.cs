@@ -1,5 +1,6 @@
 using Courtyard.Grains.Tests.Grains;
 using Courtyard.Grains.Tests.Support;
+using Courtyard.Testing;
 
 namespace Courtyard.Grains.Tests;
 
@@ -14,7 +15,7 @@ public sealed class TimerAndReminderTests
         // The period (10 ms) is shorter than the callback (40 ms): overlapping ticks would show.
         await grain.Start(periodMs: 10, callbackDelayMs: 40);
         for (var i = 0; i < 10; i++) await grain.Busy(15);
-        await Eventually.TrueAsync(() => Volatile.Read(ref silo.Probe.TimerTicks) >= 8, TimeSpan.FromSeconds(10), "eight ticks");
+        await Eventually.HoldsAsync(() => Volatile.Read(ref silo.Probe.TimerTicks) >= 8, TimeSpan.FromSeconds(10), "eight ticks");
 
         Assert.Equal(1, silo.Probe.Timer.Max);
         Assert.Equal(1, silo.Probe.Grain.Max);
@@ -31,10 +32,10 @@ public sealed class TimerAndReminderTests
         await using var silo = await TestSilo.StartAsync(new InMemoryStorage());
         var grain = silo.Grains.GetGrain<ITimerGrain>("t");
         await grain.Start(periodMs: 20, callbackDelayMs: 1);
-        await Eventually.TrueAsync(() => Volatile.Read(ref silo.Probe.TimerTicks) >= 3, TimeSpan.FromSeconds(10), "three ticks");
+        await Eventually.HoldsAsync(() => Volatile.Read(ref silo.Probe.TimerTicks) >= 3, TimeSpan.FromSeconds(10), "three ticks");
 
         await grain.Deactivate();
-        await Eventually.TrueAsync(() => silo.Runtime.ActivationCount == 0, TimeSpan.FromSeconds(5), "deactivated");
+        await Eventually.HoldsAsync(() => silo.Runtime.ActivationCount == 0, TimeSpan.FromSeconds(5), "deactivated");
         var ticks = Volatile.Read(ref silo.Probe.TimerTicks);
         await Task.Delay(200);
 
@@ -51,8 +52,8 @@ public sealed class TimerAndReminderTests
 
         await grain.RemindIn("close-vote", dueMs: 300, periodMs: null);
         Assert.Equal(1, await grain.ReminderCount());
-        await Eventually.TrueAsync(() => !silo.Probe.Reminders.IsEmpty, TimeSpan.FromSeconds(5), "reminder fired");
-        await Eventually.TrueAsync(() => storage.ListAsync(nameof(ReminderGrain), "vote-1").Result.Count == 0, TimeSpan.FromSeconds(5), "reminder removed");
+        await Eventually.HoldsAsync(() => !silo.Probe.Reminders.IsEmpty, TimeSpan.FromSeconds(5), "reminder fired");
+        await Eventually.HoldsAsync(() => storage.ListAsync(nameof(ReminderGrain), "vote-1").Result.Count == 0, TimeSpan.FromSeconds(5), "reminder removed");
         await Task.Delay(300);
 
         var fired = Assert.Single(silo.Probe.Reminders);
@@ -70,7 +71,7 @@ public sealed class TimerAndReminderTests
         await silo.Runtime.CollectIdleActivationsAsync(TimeSpan.Zero);
         Assert.Equal(0, silo.Runtime.ActivationCount);
 
-        await Eventually.TrueAsync(() => !silo.Probe.Reminders.IsEmpty, TimeSpan.FromSeconds(5), "reminder fired");
+        await Eventually.HoldsAsync(() => !silo.Probe.Reminders.IsEmpty, TimeSpan.FromSeconds(5), "reminder fired");
         Assert.Equal(1, silo.Runtime.ActivationCount);
     }
 
@@ -82,7 +83,7 @@ public sealed class TimerAndReminderTests
         var grain = silo.Grains.GetGrain<IReminderGrain>("shifts");
 
         await grain.RemindIn("tick", dueMs: 100, periodMs: 200);
-        await Eventually.TrueAsync(() => silo.Probe.Reminders.Count >= 3, TimeSpan.FromSeconds(10), "three ticks");
+        await Eventually.HoldsAsync(() => silo.Probe.Reminders.Count >= 3, TimeSpan.FromSeconds(10), "three ticks");
         Assert.True(await grain.Forget("tick"));
         var count = silo.Probe.Reminders.Count;
         await Task.Delay(600);
@@ -101,7 +102,7 @@ public sealed class TimerAndReminderTests
         await using var second = await TestSilo.StartAsync(storage);
 
         for (var i = 0; i < 10; i++) await first.Grains.GetGrain<IReminderGrain>($"g{i}").RemindIn("once", dueMs: 200, periodMs: null);
-        await Eventually.TrueAsync(() => first.Probe.Reminders.Count + second.Probe.Reminders.Count >= 10, TimeSpan.FromSeconds(10), "ten reminders");
+        await Eventually.HoldsAsync(() => first.Probe.Reminders.Count + second.Probe.Reminders.Count >= 10, TimeSpan.FromSeconds(10), "ten reminders");
         await Task.Delay(500);
 
         Assert.Equal(10, first.Probe.Reminders.Count + second.Probe.Reminders.Count);

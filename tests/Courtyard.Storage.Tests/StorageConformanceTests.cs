@@ -1,5 +1,5 @@
 using System.Text;
-using Courtyard.Storage.Tests.Support;
+using Courtyard.Testing;
 
 namespace Courtyard.Storage.Tests;
 
@@ -288,6 +288,163 @@ public abstract class StorageConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Reading_after_an_id_returns_only_later_unsent_rows_oldest_first()
+    {
+        var ids = new List<long>();
+        for (var i = 0; i < 10; i++) ids.AddRange(await Storage.Outbox.AppendAsync([Event("e" + i, "courtyard-" + i % 3)]));
+        await Storage.Outbox.MarkSentAsync([ids[4], ids[5], ids[8]]);
+
+        Assert.Equal(new[] { ids[3], ids[6], ids[7], ids[9] }, (await Storage.Outbox.ReadUnsentAsync(100, ids[2])).Select(r => r.Id));
+        Assert.Equal(new[] { ids[6], ids[7] }, (await Storage.Outbox.ReadUnsentAsync(2, ids[3])).Select(r => r.Id));
+        Assert.Equal(new[] { ids[6] }, (await Storage.Outbox.ReadUnsentAsync(1, ids[4])).Select(r => r.Id));
+        Assert.Equal(["e9"], (await Storage.Outbox.ReadUnsentAsync(100, ids[8])).Select(r => r.Payload));
+        Assert.Empty(await Storage.Outbox.ReadUnsentAsync(100, ids[9]));
+        Assert.Equal((await Storage.Outbox.ReadUnsentAsync(100)).Select(r => r.Id), (await Storage.Outbox.ReadUnsentAsync(100, 0)).Select(r => r.Id));
+        var row = (await Storage.Outbox.ReadUnsentAsync(1, ids[6])).Single();
+        Assert.Equal((ids[7], "courtyard-1", "e7"), (row.Id, row.Partition, row.Payload));
+    }
+
+    [Fact]
+    public async Task A_cursor_pages_through_every_unsent_row_exactly_once_however_the_sent_rows_are_spread()
+    {
+        var ids = (await Storage.Outbox.AppendAsync(Enumerable.Range(0, 3000).Select(i => Event("e" + i, "courtyard-" + i % 7)).ToList())).ToList();
+        var sent = ids.Where((_, i) => i % 3 != 0 || i > 2500).ToArray();   // a long sent tail and holes everywhere
+        await Storage.Outbox.MarkSentAsync(sent);
+
+        var seen = new List<long>();
+        long cursor = 0;
+        while (true)
+        {
+            var page = await Storage.Outbox.ReadUnsentAsync(128, cursor);
+            if (page.Count == 0) break;
+            seen.AddRange(page.Select(r => r.Id));
+            cursor = page[^1].Id;
+        }
+
+        Assert.Equal(ids.Except(sent), seen);
+    }
+
+    [Fact]
+    public async Task Purging_deletes_only_rows_sent_before_the_cutoff_and_ids_are_never_reused()
+    {
+        var early = await Storage.Outbox.AppendAsync([Event("early-1"), Event("early-2")]);
+        var late = await Storage.Outbox.AppendAsync([Event("late-1")]);
+        var unsent = await Storage.Outbox.AppendAsync([Event("never-sent")]);
+        await Storage.Outbox.MarkSentAsync(early);
+        var cutoff = await ClockPassesAsync();
+        await Storage.Outbox.MarkSentAsync(late);
+
+        Assert.Equal(0, await Storage.Outbox.PurgeAsync(DateTimeOffset.UtcNow.AddHours(-1)));
+        Assert.Equal(2, await Storage.Outbox.PurgeAsync(cutoff));
+        Assert.Equal(0, await Storage.Outbox.PurgeAsync(cutoff));
+        Assert.Equal(1, await Storage.Outbox.PurgeAsync(DateTimeOffset.UtcNow.AddDays(1)));
+
+        // The unsent row is kept whatever its age; the rows sent are gone, and their ids are not handed out again.
+        Assert.Equal(unsent, (await AllUnsentAsync()).Select(r => r.Id));
+        await Storage.Outbox.MarkSentAsync(unsent);
+        Assert.Equal(1, await Storage.Outbox.PurgeAsync(DateTimeOffset.UtcNow.AddDays(1)));
+        await Storage.DisposeAsync();
+        Storage = await OpenAsync();
+        var next = await Storage.Outbox.AppendAsync([Event("after-purge")]);
+        Assert.True(next[0] > unsent[0], $"id {next[0]} handed out again after the purge (last was {unsent[0]})");
+    }
+
+    [Fact]
+    public async Task Purging_many_sent_rows_deletes_them_all_in_chunks_and_leaves_new_writes_alone()
+    {
+        var ids = await Storage.Outbox.AppendAsync(Enumerable.Range(0, 12_000).Select(i => Event("e" + i, "courtyard-" + i % 50)).ToList());
+        await Storage.Outbox.MarkSentAsync(ids);
+        var cutoff = await ClockPassesAsync();
+        var fresh = await Storage.State.WriteAsync(Write("k", "v", 0, Event("fresh")));
+
+        var purging = Storage.Outbox.PurgeAsync(cutoff);
+        var during = await Storage.State.WriteAsync(Write("k", "v2", 1, Event("during")));
+
+        Assert.Equal(12_000, await purging);
+        Assert.Equal(["fresh", "during"], (await AllUnsentAsync()).Select(r => r.Payload));
+        Assert.Equal(2, during.NewVersion);
+        Assert.True(fresh.OutboxIds[0] > ids[^1]);
+    }
+
+    [Fact]
+    public async Task Purging_the_inbox_forgets_marks_recorded_before_the_cutoff_only()
+    {
+        var old = Enumerable.Range(0, 5).Select(i => new InboxMark("rules", "councils", "old-" + i)).ToArray();
+        foreach (var mark in old) Assert.True(await Storage.Inbox.TryRecordAsync(mark));
+        var cutoff = await ClockPassesAsync();
+        var recent = new InboxMark("rules", "councils", "recent");
+        await Storage.State.WriteAsync(new StateWrite { StateType = Type, Key = "k", Data = Bytes("x"), Consumes = recent });
+
+        Assert.Equal(0, await Storage.Inbox.PurgeAsync(DateTimeOffset.UtcNow.AddDays(-30)));
+        Assert.Equal(5, await Storage.Inbox.PurgeAsync(cutoff));
+
+        Assert.False(await Storage.Inbox.ContainsAsync(old[0]));
+        Assert.True(await Storage.Inbox.ContainsAsync(recent));
+        // A forgotten mark no longer de-duplicates: that is why marks are kept longer than any redelivery window.
+        Assert.True(await Storage.Inbox.TryRecordAsync(old[0]));
+        Assert.Equal(2, await Storage.Inbox.PurgeAsync(DateTimeOffset.UtcNow.AddMinutes(1)));
+        Assert.False(await Storage.Inbox.ContainsAsync(recent));
+    }
+
+    [Fact]
+    public async Task A_relay_lease_is_held_by_one_holder_renewed_by_it_and_taken_over_only_once_expired_or_released()
+    {
+        const string lease = "outbox-relay/councils";
+
+        Assert.Null(await Storage.Outbox.ReadRelayLeaseAsync(lease));
+        Assert.True(await Storage.Outbox.TryAcquireRelayLeaseAsync(lease, "replica-a", TimeSpan.FromMinutes(1)));
+        Assert.False(await Storage.Outbox.TryAcquireRelayLeaseAsync(lease, "replica-b", TimeSpan.FromMinutes(1)));
+        Assert.True(await Storage.Outbox.TryAcquireRelayLeaseAsync(lease, "replica-a", TimeSpan.FromMinutes(1)));   // renewal
+        Assert.True(await Storage.Outbox.TryAcquireRelayLeaseAsync("outbox-relay/rules", "replica-b", TimeSpan.FromMinutes(1)));
+        var held = await Storage.Outbox.ReadRelayLeaseAsync(lease);
+        Assert.Equal("replica-a", held!.Holder);
+        Assert.InRange(held.ExpiresAt, DateTimeOffset.UtcNow.AddSeconds(50), DateTimeOffset.UtcNow.AddSeconds(70));
+
+        // A short renewal lets it lapse; then another holder takes over and the old one cannot renew.
+        Assert.True(await Storage.Outbox.TryAcquireRelayLeaseAsync(lease, "replica-a", TimeSpan.FromMilliseconds(200)));
+        Assert.False(await Storage.Outbox.TryAcquireRelayLeaseAsync(lease, "replica-b", TimeSpan.FromMinutes(1)));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!await Storage.Outbox.TryAcquireRelayLeaseAsync(lease, "replica-b", TimeSpan.FromMinutes(1)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the expired lease was never taken over");
+            await Task.Delay(20);
+        }
+        Assert.False(await Storage.Outbox.TryAcquireRelayLeaseAsync(lease, "replica-a", TimeSpan.FromMinutes(1)));
+        Assert.Equal("replica-b", (await Storage.Outbox.ReadRelayLeaseAsync(lease))!.Holder);
+
+        // Releasing: only the holder can, and then anyone claims it at once.
+        await Storage.Outbox.ReleaseRelayLeaseAsync(lease, "replica-a");
+        Assert.False(await Storage.Outbox.TryAcquireRelayLeaseAsync(lease, "replica-c", TimeSpan.FromMinutes(1)));
+        await Storage.Outbox.ReleaseRelayLeaseAsync(lease, "replica-b");
+        Assert.Null(await Storage.Outbox.ReadRelayLeaseAsync(lease));
+        Assert.True(await Storage.Outbox.TryAcquireRelayLeaseAsync(lease, "replica-c", TimeSpan.FromMinutes(1)));
+    }
+
+    [Fact]
+    public async Task Of_many_replicas_racing_for_a_relay_lease_exactly_one_wins_even_from_a_second_connection()
+    {
+        await using var second = await OpenAsync();   // another process on the same database
+        var candidates = Enumerable.Range(0, 16).Select(i => (Store: (i % 2 == 0 ? Storage : second).Outbox, Holder: "replica-" + i)).ToArray();
+
+        var wins = await Task.WhenAll(candidates.Select(c => Task.Run(() => c.Store.TryAcquireRelayLeaseAsync("outbox-relay/councils", c.Holder, TimeSpan.FromMinutes(1)))));
+
+        var winner = Assert.Single(candidates.Where((_, i) => wins[i]));
+        Assert.Equal(winner.Holder, (await second.Outbox.ReadRelayLeaseAsync("outbox-relay/councils"))!.Holder);
+        var again = await Task.WhenAll(candidates.Select(c => c.Store.TryAcquireRelayLeaseAsync("outbox-relay/councils", c.Holder, TimeSpan.FromMinutes(1))));
+        Assert.Equal(candidates.Select(c => c.Holder == winner.Holder), again);
+    }
+
+    /// <summary>Waits until the clock has moved on, returns a cutoff between what happened before and what happens after.</summary>
+    private static async Task<DateTimeOffset> ClockPassesAsync()
+    {
+        var start = DateTimeOffset.UtcNow;
+        while (DateTimeOffset.UtcNow < start.AddMilliseconds(20)) await Task.Delay(5);
+        var cutoff = DateTimeOffset.UtcNow;
+        while (DateTimeOffset.UtcNow < cutoff.AddMilliseconds(20)) await Task.Delay(5);
+        return cutoff;
+    }
+
+    [Fact]
     public async Task Consuming_the_same_event_twice_writes_the_state_once()
     {
         var mark = new InboxMark("volunteers", "councils", "42");
@@ -475,12 +632,12 @@ public abstract class StorageConformanceTests : IAsyncLifetime
     public async Task After_the_writer_process_is_killed_every_acknowledged_write_is_there_and_no_transaction_is_partial()
     {
         await Storage.DisposeAsync();
-        using (var worker = WorkerProcess.Start(["crash-writer", .. WorkerTarget]))
+        await using (var worker = ChildProcess.StartTestWorker("Courtyard.Storage.Tests.Worker", ["crash-writer", .. WorkerTarget]))
         {
             var deadline = DateTime.UtcNow.AddSeconds(90);
             while (worker.LineCount < 3000 && !worker.HasExited && DateTime.UtcNow < deadline) await Task.Delay(20);
-            Assert.False(worker.HasExited, "the worker stopped by itself: " + worker.Errors);
-            Assert.True(worker.LineCount >= 3000, $"only {worker.LineCount} writes acknowledged in 90 s: {worker.Errors}");
+            Assert.False(worker.HasExited, "the worker stopped by itself: " + worker.StandardError);
+            Assert.True(worker.LineCount >= 3000, $"only {worker.LineCount} writes acknowledged in 90 s: {worker.StandardError}");
             await worker.KillAsync();
 
             Storage = await OpenAsync();

@@ -56,6 +56,7 @@ public sealed class GrpcSurfaceTests
         Assert.Contains("grpc.reflection.v1.ServerReflection", names);
         Assert.Contains("grpc.reflection.v1alpha.ServerReflection", names);
         Assert.Contains("courtyard.hosttests.v1.Probe", names);
+        Assert.Contains("courtyard.events.v1.EventAdmin", names);
     }
 
     [Fact]

@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.RegularExpressions;
 using Courtyard.Grpc;
+using Courtyard.Testing;
 using Grpc.Health.V1;
 
 namespace Platform.Host.Tests;
@@ -13,12 +13,11 @@ public sealed partial class HostProcessTests
     public async Task The_executable_prints_its_addresses_serves_grpc_and_stops_cleanly_on_sigterm()
     {
         string dataDir = RunningHost.NewDataDir();
-        using var process = StartHost("--grpc-port", "0", "--http-port", "0", "--data-dir", dataDir);
-        var lines = new ProcessLines(process);
         try
         {
-            string grpcLine = await lines.WaitForAsync(line => line.StartsWith("gRPC (h2c): ", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
-            await lines.WaitForAsync(line => line.StartsWith("data: ", StringComparison.Ordinal), TimeSpan.FromSeconds(5));
+            await using var host = StartHost(new Dictionary<string, string?>(), "--grpc-port", "0", "--http-port", "0", "--data-dir", dataDir);
+            string grpcLine = await host.WaitForLineAsync("gRPC (h2c): ", TimeSpan.FromSeconds(60));
+            await host.WaitForLineAsync("data: ", TimeSpan.FromSeconds(5));
             Assert.Matches(AddressLine(), grpcLine);
             Assert.True(System.IO.Directory.Exists(dataDir));
 
@@ -29,19 +28,14 @@ public sealed partial class HostProcessTests
                 Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, reply.Status);
             }
 
-            SendSigterm(process.Id);
-            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await process.WaitForExitAsync(exit.Token);
+            await host.TerminateAsync();
+            int exitCode = await host.WaitForExitAsync(TimeSpan.FromSeconds(30));
 
-            Assert.Equal(0, process.ExitCode);
-            Assert.Contains(lines.Snapshot(), line => line.Contains("已停止。Stopped.", StringComparison.Ordinal));
+            Assert.Equal(0, exitCode);
+            Assert.Contains(host.Lines, line => line.Contains("已停止。Stopped.", StringComparison.Ordinal));
         }
         finally
         {
-            if (!process.HasExited)
-            {
-                process.Kill();
-            }
             RunningHost.TryDelete(Path.GetDirectoryName(dataDir)!);
         }
     }
@@ -56,17 +50,16 @@ public sealed partial class HostProcessTests
         var firstTraceExport = WaitForPostAsync(collector, "/v1/traces");
 
         string dataDir = RunningHost.NewDataDir();
-        var environment = new Dictionary<string, string>
+        var environment = new Dictionary<string, string?>
         {
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{collectorPort}",
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
             ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
         };
-        using var process = StartHost(environment, "--grpc-port", "0", "--http-port", "0", "--data-dir", dataDir);
-        var lines = new ProcessLines(process);
         try
         {
-            string grpcLine = await lines.WaitForAsync(line => line.StartsWith("gRPC (h2c): ", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+            await using var host = StartHost(environment, "--grpc-port", "0", "--http-port", "0", "--data-dir", dataDir);
+            string grpcLine = await host.WaitForLineAsync("gRPC (h2c): ", TimeSpan.FromSeconds(60));
             using (var channel = GrpcChannel.ForAddress(grpcLine["gRPC (h2c): ".Length..]))
             {
                 var check = Method.Create<HealthCheckRequest, HealthCheckResponse>(HealthReflection.Descriptor, "Health", "Check");
@@ -82,10 +75,33 @@ public sealed partial class HostProcessTests
         }
         finally
         {
-            if (!process.HasExited)
-            {
-                process.Kill();
-            }
+            RunningHost.TryDelete(Path.GetDirectoryName(dataDir)!);
+        }
+    }
+
+    [Theory]
+    [InlineData("Courtyard__Events__Transport", "bogus", "Courtyard:Events:Transport \"bogus\" is not one of inproc, rabbitmq, dapr")]
+    [InlineData("Courtyard__Storage__Provider", "postgres", "Courtyard:Storage:ConnectionString (environment Courtyard__Storage__ConnectionString) is empty")]
+    public async Task A_wrong_setting_in_the_environment_exits_with_code_1_and_a_message(string variable, string value, string expected)
+    {
+        string dataDir = RunningHost.NewDataDir();
+        try
+        {
+            await using var host = StartHost(new Dictionary<string, string?> { [variable] = value },
+                "--grpc-port", "0", "--http-port", "0", "--data-dir", dataDir);
+
+            int exitCode = await host.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+            Assert.Equal(1, exitCode);
+            // stderr is read asynchronously: its last lines may arrive just after the exit.
+            await Eventually.HoldsAsync(() => host.StandardError.Contains(expected, StringComparison.Ordinal), TimeSpan.FromSeconds(5),
+                $"stderr says {expected}; it says: {host.StandardError}");
+            Assert.StartsWith("配置有误", host.StandardError);
+            Assert.DoesNotContain("   at ", host.StandardError);
+            Assert.DoesNotContain(host.Lines, line => line.StartsWith("gRPC (h2c): ", StringComparison.Ordinal));
+        }
+        finally
+        {
             RunningHost.TryDelete(Path.GetDirectoryName(dataDir)!);
         }
     }
@@ -119,85 +135,11 @@ public sealed partial class HostProcessTests
     [GeneratedRegex(@"^gRPC \(h2c\): http://127\.0\.0\.1:\d+$")]
     private static partial Regex AddressLine();
 
-    private static Process StartHost(params string[] args) => StartHost(new Dictionary<string, string>(), args);
-
-    private static Process StartHost(Dictionary<string, string> environment, params string[] args)
+    /// <summary>The host's build output sits next to the tests' (project reference), runtimeconfig included.</summary>
+    private static ChildProcess StartHost(Dictionary<string, string?> environment, params string[] args)
     {
-        // The host's build output sits next to the tests' (project reference), runtimeconfig included.
-        string hostDll = Path.Combine(AppContext.BaseDirectory, "Platform.Host.dll");
-        Assert.True(File.Exists(hostDll), $"missing {hostDll}");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(hostDll);
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        start.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-        return Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
-    }
-
-    private static void SendSigterm(int pid)
-    {
-        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-TERM", pid.ToString(System.Globalization.CultureInfo.InvariantCulture) } })!;
-        kill.WaitForExit();
-        Assert.Equal(0, kill.ExitCode);
-    }
-
-    /// <summary>Collects stdout and stderr lines as they come, so a test can wait for one.</summary>
-    private sealed class ProcessLines
-    {
-        private readonly List<string> _lines = new();
-        private readonly SemaphoreSlim _arrived = new(0);
-
-        public ProcessLines(Process process)
-        {
-            process.OutputDataReceived += (_, e) => Add(e.Data);
-            process.ErrorDataReceived += (_, e) => Add(e.Data);
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-        }
-
-        private void Add(string? line)
-        {
-            if (line is null)
-            {
-                return;
-            }
-            lock (_lines)
-            {
-                _lines.Add(line);
-            }
-            _arrived.Release();
-        }
-
-        public List<string> Snapshot()
-        {
-            lock (_lines)
-            {
-                return new List<string>(_lines);
-            }
-        }
-
-        public async Task<string> WaitForAsync(Func<string, bool> match, TimeSpan timeout)
-        {
-            var deadline = DateTime.UtcNow + timeout;
-            while (true)
-            {
-                var found = Snapshot().FirstOrDefault(match);
-                if (found is not null)
-                {
-                    return found;
-                }
-                var left = deadline - DateTime.UtcNow;
-                if (left <= TimeSpan.Zero || !await _arrived.WaitAsync(left))
-                {
-                    throw new TimeoutException("The host did not print the expected line. Output so far:\n" + string.Join("\n", Snapshot()));
-                }
-            }
-        }
+        // A collector configured for the test run itself must not receive the host's telemetry unless a test asks for it.
+        environment.TryAdd("OTEL_EXPORTER_OTLP_ENDPOINT", null);
+        return ChildProcess.StartDotnet(Path.Combine(AppContext.BaseDirectory, "Platform.Host.dll"), args, environment);
     }
 }

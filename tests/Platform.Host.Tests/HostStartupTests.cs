@@ -134,6 +134,9 @@ public sealed class HostStartupTests
         Assert.Contains("lang=\"zh-CN\"", page);
         Assert.True(page.IndexOf("运行中", StringComparison.Ordinal) < page.IndexOf("Running", StringComparison.Ordinal));
         Assert.Contains("grpc.health.v1.Health", page);
+        Assert.Contains("courtyard.events.v1.EventAdmin", page);
+        Assert.Contains("sqlite " + Path.Combine(host.DataDir, "courtyard-platform.db"), page);
+        Assert.Contains("<code>inproc</code>", page);
         Assert.Contains(host.GrpcAddress.ToString().TrimEnd('/'), page);
     }
 }

@@ -27,9 +27,23 @@ public sealed class RunningHost : IAsyncDisposable
     public static async Task<RunningHost> StartAsync(Action<WebApplicationBuilder>? configure = null, string? dataDir = null)
     {
         dataDir ??= NewDataDir();
-        var app = PlatformHost.Build(new HostSettings(GrpcPort: 0, HttpPort: 0, DataDir: dataDir), configure);
-        await app.StartAsync();
-        return new RunningHost(app, dataDir);
+        WebApplication? app = null;
+        try
+        {
+            app = PlatformHost.Build(new HostSettings(GrpcPort: 0, HttpPort: 0, DataDir: dataDir), configure);
+            await app.StartAsync();
+            return new RunningHost(app, dataDir);
+        }
+        catch
+        {
+            // Build disposes what it opened when it fails; a failed start leaves the app to us.
+            if (app is not null)
+            {
+                await app.DisposeAsync();
+            }
+            TryDelete(Path.GetDirectoryName(dataDir)!);
+            throw;
+        }
     }
 
     public static string NewDataDir() =>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Courtyard.Events.Transports;
 using Courtyard.Storage;
 using Microsoft.Extensions.Logging;
@@ -5,11 +6,20 @@ using Microsoft.Extensions.Logging;
 namespace Courtyard.Events.Outbox;
 
 /// <summary>
-/// Publishes a service's outbox rows and marks them sent. Per partition (courtyard) rows go out in id order and one
-/// publish at a time: when a partition's publish fails, its later rows wait (exponential backoff, capped, jittered)
-/// while other partitions keep flowing. Woken by <see cref="Wake"/> after a commit, and polls for rows a crashed
-/// process left behind. Run one relay per database: two relays on one outbox publish rows twice (consumers
-/// de-duplicate, but the per-partition order is then no longer guaranteed).
+/// Publishes a service's outbox rows and marks them sent.
+/// <list type="bullet">
+/// <item>One relay per database: it relays only while it holds the lease <see cref="LeaseName"/> (renewed every third of
+/// <see cref="EventBusOptions.RelayLeaseDuration"/>). Other replicas stay idle and take over within one lease period after
+/// the holder dies, at once when it stops (it releases the lease). A holder that cannot renew stops publishing before its
+/// lease can expire.</item>
+/// <item>A cursor: each pass reads only the rows after the highest id read so far. Rows read and not yet published wait
+/// in memory per partition (courtyard), in id order, one publish at a time per partition. A failed publish puts its rows
+/// back at the head of their partition, which waits (exponential backoff, capped, jittered) while the others flow.</item>
+/// <item>A sweep over the unsent rows from the first, every poll interval, brings in what the cursor passed without
+/// keeping: rows committed after a row with a higher id (PostgreSQL with several writers or replicas), and rows of a
+/// partition that already had too many rows waiting (a long-blocked courtyard; they come in, in order, as it drains).</item>
+/// </list>
+/// Woken by <see cref="Wake"/> after a commit; rows committed by other processes are found at the next poll.
 /// </summary>
 public sealed class OutboxRelay
 {
@@ -18,37 +28,72 @@ public sealed class OutboxRelay
     private readonly IEventTransport transport;
     private readonly ILogger logger;
     private readonly SemaphoreSlim signal = new(0, 1);
+    private readonly int partitionLimit;
 
     private readonly Lock gate = new();
-    private readonly HashSet<string> partitionsInFlight = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, PartitionBackoff> backoffs = new(StringComparer.Ordinal);
-    // Published (confirmed) but not yet marked sent: excluded from reads until the mark is committed.
-    private readonly HashSet<long> publishedUnmarked = [];
+    private readonly Dictionary<string, PartitionState> partitions = new(StringComparer.Ordinal);
+    private readonly Queue<PartitionState> ready = new();
+    private readonly PriorityQueue<PartitionState, DateTimeOffset> backingOff = new();
+    // Ids waiting, in flight, or published and not yet marked sent: a read that returns them again skips them.
+    private readonly HashSet<long> known = [];
     private readonly List<long> pendingMarks = [];
     private readonly HashSet<Task> units = [];
+    private long cursor;
+    private int waitingRows;
+    private int skippedRows;
+    private int skippedDuringSweep;
     private int rowsInFlight;
+    private long? sweepPosition;
+    private DateTimeOffset nextSweepAt;
+    private bool sweepWanted;
     private DateTimeOffset lastFlushAt;
-    private int readWindow;
-    // The last read when it filled its window: rows beyond it were invisible anyway, so later passes reuse what is
-    // left of it instead of reading the same rows again (a backlog would otherwise be re-read once per finished publish).
-    private List<OutboxRecord>? backlog;
-    private readonly HashSet<long> sentSinceBacklogRead = [];
     private DateTimeOffset statsDueAt;
 
-    private sealed record PartitionBackoff(int Failures, DateTimeOffset Until);
+    // The lease, on the monotonic clock. A term is one uninterrupted holding of it; state never crosses terms.
+    private volatile bool holdsLease;
+    private long leaseValidUntil;
+    private long leaseRenewAt;
+    private long nextLeaseAttemptAt;
+    private int term;
+    private CancellationTokenSource? termScope;
+
+    private sealed class PartitionState(string name)
+    {
+        public string Name { get; } = name;
+        public List<OutboxRecord> Waiting { get; } = [];   // sorted by id
+        public bool InFlight;
+        public bool Queued;
+        public int Failures;
+        public DateTimeOffset BackoffUntil;
+        // Rows of it were passed by the cursor and left in the database; the sweep brings them in, in order.
+        public bool Overflowed;
+        public bool OverflowedDuringSweep;
+    }
 
     public OutboxRelay(EventBusOptions options, IOutboxStore outbox, IEventTransport transport, ILogger logger)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.RelayLeaseDuration, TimeSpan.Zero);
         this.options = options;
         this.outbox = outbox;
         this.transport = transport;
         this.logger = logger;
-        readWindow = options.RelayReadBatch;
+        partitionLimit = Math.Max(2 * options.RelayMaxRowsPerPublish, 2);
+        LeaseName = "outbox-relay/" + options.Source;
+        LeaseHolder = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
     }
 
     public string Source => options.Source;
 
-    /// <summary>Outbox lag as last read (refreshed about once a second while running).</summary>
+    /// <summary>The lease that makes this relay the only one of its database: "outbox-relay/&lt;source&gt;".</summary>
+    public string LeaseName { get; }
+
+    /// <summary>This relay's identity in the lease (machine/process/random).</summary>
+    public string LeaseHolder { get; }
+
+    /// <summary>True while this relay holds the lease and publishes.</summary>
+    public bool HoldsLease => holdsLease;
+
+    /// <summary>Outbox lag as last read by the lease holder (refreshed about once a second while it relays).</summary>
     public OutboxStats LastStats { get; private set; } = new(0, null);
 
     /// <summary>Signals that rows were committed: the relay runs a pass now instead of at the next poll.</summary>
@@ -70,7 +115,6 @@ public sealed class OutboxRelay
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        EventMetrics.Register(this);
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -78,7 +122,9 @@ public sealed class OutboxRelay
                 var wait = options.RelayPollInterval;
                 try
                 {
-                    wait = await PassAsync(cancellationToken);
+                    wait = await KeepLeaseAsync(cancellationToken)
+                        ? Min(await PassAsync(termScope!.Token), Remaining(leaseRenewAt))
+                        : Min(LeaseAttemptInterval, Remaining(nextLeaseAttemptAt));
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -100,26 +146,137 @@ public sealed class OutboxRelay
         }
         finally
         {
-            Task[] running;
-            lock (gate)
+            if (holdsLease)
             {
-                running = [.. units];
+                await StepDownAsync(releaseLease: true);
             }
-            await Task.WhenAll(running).WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
-            // What the transport confirmed must not be published again by the next process.
-            try
-            {
-                await FlushMarksAsync(CancellationToken.None);
-            }
-            catch (Exception e)
-            {
-                logger.LogWarning(e, "Outbox relay of {Source}: could not mark the last published rows sent; they will be published again.", Source);
-            }
-            EventMetrics.Unregister(this);
         }
     }
 
-    /// <summary>One pass: commit marks, read unsent rows, start a publish for every partition that may go. Returns how long to wait.</summary>
+    // A replica without the lease tries again this often: with renewals every third of the duration, it takes over
+    // at most one lease period after the holder's last renewal plus this.
+    private TimeSpan LeaseAttemptInterval => Min(options.RelayPollInterval, options.RelayLeaseDuration / 3);
+
+    /// <summary>Claims or renews the lease when due; false while another relay holds it.</summary>
+    private async Task<bool> KeepLeaseAsync(CancellationToken cancellationToken)
+    {
+        var now = Stopwatch.GetTimestamp();
+        if (holdsLease && now < leaseRenewAt)
+        {
+            return true;
+        }
+        if (!holdsLease && now < nextLeaseAttemptAt)
+        {
+            return false;
+        }
+        bool acquired;
+        try
+        {
+            acquired = await outbox.TryAcquireRelayLeaseAsync(LeaseName, LeaseHolder, options.RelayLeaseDuration, cancellationToken);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            if (holdsLease && Stopwatch.GetTimestamp() < leaseValidUntil)
+            {
+                logger.LogWarning(e, "Outbox relay of {Source}: could not renew the relay lease; still valid for {Remaining}, retrying.",
+                    Source, Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), leaseValidUntil));
+                leaseRenewAt = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 5;
+                return true;
+            }
+            logger.LogWarning(e, "Outbox relay of {Source}: could not claim the relay lease.", Source);
+            acquired = false;
+        }
+        var duration = (long)(options.RelayLeaseDuration.TotalSeconds * Stopwatch.Frequency);
+        if (acquired || true)
+        {
+            // Counted from before the request: the database's expiry is later than what this relay believes.
+            leaseValidUntil = now + duration;
+            leaseRenewAt = now + duration / 3;
+            if (!holdsLease)
+            {
+                BeginTerm(cancellationToken);
+            }
+            return true;
+        }
+        if (holdsLease)
+        {
+            logger.LogWarning("Outbox relay of {Source}: lost the relay lease {Lease}; another replica relays now.", Source, LeaseName);
+            await StepDownAsync(releaseLease: false);
+        }
+        nextLeaseAttemptAt = Stopwatch.GetTimestamp() + (long)(LeaseAttemptInterval.TotalSeconds * Stopwatch.Frequency);
+        return false;
+    }
+
+    private void BeginTerm(CancellationToken cancellationToken)
+    {
+        lock (gate)
+        {
+            ClearState();
+            term++;
+        }
+        termScope = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        nextSweepAt = DateTimeOffset.UtcNow + options.RelayPollInterval;
+        statsDueAt = default;
+        holdsLease = true;
+        EventMetrics.Register(this);
+        logger.LogInformation("Outbox relay of {Source} holds the relay lease {Lease} as {Holder} and relays.", Source, LeaseName, LeaseHolder);
+    }
+
+    /// <summary>Stops publishing: in-flight publishes are cancelled, what the transport accepted is marked sent, memory is dropped.</summary>
+    private async Task StepDownAsync(bool releaseLease)
+    {
+        holdsLease = false;
+        EventMetrics.Unregister(this);
+        await termScope!.CancelAsync();
+        Task[] running;
+        lock (gate)
+        {
+            running = [.. units];
+        }
+        await Task.WhenAll(running).WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
+        // What the transport confirmed must not be published again by the next holder.
+        try
+        {
+            await FlushMarksAsync(CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Outbox relay of {Source}: could not mark the last published rows sent; they will be published again.", Source);
+        }
+        if (releaseLease)
+        {
+            try
+            {
+                await outbox.ReleaseRelayLeaseAsync(LeaseName, LeaseHolder, CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Outbox relay of {Source}: could not release the relay lease; another replica takes over when it expires.", Source);
+            }
+        }
+        lock (gate)
+        {
+            ClearState();
+            term++;
+        }
+        termScope.Dispose();
+        termScope = null;
+    }
+
+    private void ClearState()
+    {
+        partitions.Clear();
+        ready.Clear();
+        backingOff.Clear();
+        known.Clear();
+        pendingMarks.Clear();
+        cursor = 0;
+        waitingRows = skippedRows = skippedDuringSweep = rowsInFlight = 0;
+        sweepPosition = null;
+        sweepWanted = false;
+    }
+
+    /// <summary>One pass: commit marks, read new rows, continue the sweep, start a publish for every partition that may go. Returns how long to wait.</summary>
     private async Task<TimeSpan> PassAsync(CancellationToken cancellationToken)
     {
         var now = DateTimeOffset.UtcNow;
@@ -135,84 +292,210 @@ public sealed class OutboxRelay
             statsDueAt = now.AddSeconds(1);
         }
 
-        var window = readWindow;
-        List<OutboxRecord> rows;
+        var wait = options.RelayPollInterval;
+        int room;
         lock (gate)
         {
-            rows = backlog is null ? [] : backlog.FindAll(row => !sentSinceBacklogRead.Contains(row.Id));
+            room = options.RelayMaxBufferedRows - waitingRows - skippedRows;
         }
-        var fromBacklog = rows.Count >= window / 4;
-        if (!fromBacklog)
+        if (room > 0)
         {
-            rows = [.. await outbox.ReadUnsentAsync(window, cancellationToken)];
+            var want = Math.Min(options.RelayReadBatch, room);
+            var rows = await outbox.ReadUnsentAsync(want, cursor, cancellationToken);
             lock (gate)
             {
-                backlog = rows.Count == window ? rows : null;
-                sentSinceBacklogRead.Clear();
+                foreach (var row in rows)
+                {
+                    Take(row, sweeping: false);
+                }
+                if (rows.Count > 0)
+                {
+                    cursor = Math.Max(cursor, rows[^1].Id);
+                }
+            }
+            if (rows.Count == want)
+            {
+                wait = TimeSpan.Zero;   // more rows are there
             }
         }
-        var wait = options.RelayPollInterval;
-        var started = 0;
-        var inFlightRowsSeen = 0;
+
+        if (sweepPosition is null && (sweepWanted || now >= nextSweepAt))
+        {
+            lock (gate)
+            {
+                StartSweep();
+            }
+        }
+        if (sweepPosition is { } from)
+        {
+            var rows = await outbox.ReadUnsentAsync(options.RelayReadBatch, from, cancellationToken);
+            lock (gate)
+            {
+                var done = rows.Count < options.RelayReadBatch;
+                foreach (var row in rows)
+                {
+                    if (row.Id > cursor)
+                    {
+                        done = true;   // the cursor's side: read by the next pass
+                        break;
+                    }
+                    Take(row, sweeping: true);
+                    sweepPosition = row.Id;
+                }
+                if (done)
+                {
+                    EndSweep();
+                }
+                else
+                {
+                    wait = TimeSpan.Zero;
+                }
+            }
+        }
+
         lock (gate)
         {
-            var byPartition = new Dictionary<string, List<OutboxRecord>>(StringComparer.Ordinal);
-            var order = new List<string>();
-            foreach (var row in rows)
+            now = DateTimeOffset.UtcNow;
+            while (backingOff.TryPeek(out var waited, out var until) && until <= now)
             {
-                if (publishedUnmarked.Contains(row.Id))
-                {
-                    continue;
-                }
-                if (!byPartition.TryGetValue(row.Partition, out var list))
-                {
-                    byPartition[row.Partition] = list = [];
-                    order.Add(row.Partition);
-                }
-                list.Add(row);
+                backingOff.Dequeue();
+                MakeReady(waited, now);
             }
-
-            foreach (var partition in order)
+            if (backingOff.TryPeek(out _, out var nextRetry))
             {
-                var list = byPartition[partition];
-                if (partitionsInFlight.Contains(partition))
+                wait = Min(wait, nextRetry - now);
+            }
+            if (sweepPosition is null)
+            {
+                wait = Min(wait, nextSweepAt - now);
+            }
+            // Never start a publish on a lease this relay may no longer hold.
+            var mayPublish = Stopwatch.GetTimestamp() < leaseValidUntil;
+            while (mayPublish && rowsInFlight < options.RelayMaxInFlightRows && ready.TryDequeue(out var partition))
+            {
+                partition.Queued = false;
+                if (partition.InFlight || partition.Waiting.Count == 0 || partition.BackoffUntil > now)
                 {
-                    inFlightRowsSeen += list.Count;
                     continue;
                 }
-                if (backoffs.TryGetValue(partition, out var backoff) && backoff.Until > now)
-                {
-                    wait = Min(wait, backoff.Until - now);
-                    continue;
-                }
-                if (rowsInFlight >= options.RelayMaxInFlightRows)
-                {
-                    break;
-                }
-                var batch = list.Count > options.RelayMaxRowsPerPublish ? list.GetRange(0, options.RelayMaxRowsPerPublish) : list;
-                partitionsInFlight.Add(partition);
-                rowsInFlight += batch.Count;
-                started++;
-                var unit = PublishPartitionAsync(partition, batch, cancellationToken);
+                var count = Math.Min(partition.Waiting.Count, options.RelayMaxRowsPerPublish);
+                var batch = partition.Waiting.GetRange(0, count);
+                partition.Waiting.RemoveRange(0, count);
+                waitingRows -= count;
+                partition.InFlight = true;
+                rowsInFlight += count;
+                var unit = PublishPartitionAsync(partition, batch, term, cancellationToken);
                 units.Add(unit);
                 _ = unit.ContinueWith(t => { lock (gate) { units.Remove(t); } }, TaskScheduler.Default);
             }
-
-            // A full window in which nothing could start (blocked or busy partitions): look further next time,
-            // so a partition stuck behind a failing row cannot starve the others.
-            if (fromBacklog && started == 0)
-            {
-                backlog = null;   // nothing could start from it: read afresh (and look further) next time
-            }
-            readWindow = !fromBacklog && rows.Count == window && started == 0 && inFlightRowsSeen < rows.Count
-                ? Math.Min(window * 2, options.RelayReadBatch * 16)
-                : options.RelayReadBatch;
         }
-        // Finished publishes wake the relay; otherwise the next pass is at the poll (or when a backoff ends).
-        return wait;
+        // Finished publishes wake the relay; otherwise the next pass is at the poll (or when a backoff or the sweep is due).
+        return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
     }
 
-    private async Task PublishPartitionAsync(string partition, List<OutboxRecord> rows, CancellationToken cancellationToken)
+    /// <summary>Keeps a row read from the outbox in its partition's queue, in id order, unless it is known or must stay in the database.</summary>
+    private void Take(OutboxRecord row, bool sweeping)
+    {
+        if (known.Contains(row.Id))
+        {
+            return;
+        }
+        if (!partitions.TryGetValue(row.Partition, out var partition))
+        {
+            partitions[row.Partition] = partition = new PartitionState(row.Partition);
+        }
+        if (partition.Overflowed && !sweeping)
+        {
+            skippedRows++;   // its earlier rows are still in the database: only the sweep may bring this one in after them
+            return;
+        }
+        if (partition.Waiting.Count >= partitionLimit)
+        {
+            partition.Overflowed = true;
+            if (sweeping)
+            {
+                partition.OverflowedDuringSweep = true;
+                skippedDuringSweep++;
+            }
+            else
+            {
+                skippedRows++;
+            }
+            var newest = partition.Waiting[^1];
+            if (newest.Id < row.Id)
+            {
+                return;
+            }
+            // A late commit sorting before waiting rows: it stays, the newest waiting row goes back to the database.
+            partition.Waiting.RemoveAt(partition.Waiting.Count - 1);
+            known.Remove(newest.Id);
+            waitingRows--;
+        }
+        Insert(partition.Waiting, row);
+        known.Add(row.Id);
+        waitingRows++;
+        MakeReady(partition, DateTimeOffset.UtcNow);
+    }
+
+    private static void Insert(List<OutboxRecord> waiting, OutboxRecord row)
+    {
+        if (waiting.Count == 0 || waiting[^1].Id < row.Id)
+        {
+            waiting.Add(row);
+            return;
+        }
+        var index = waiting.FindIndex(r => r.Id > row.Id);
+        waiting.Insert(index, row);
+    }
+
+    private void MakeReady(PartitionState partition, DateTimeOffset now)
+    {
+        if (!partition.Queued && !partition.InFlight && partition.Waiting.Count > 0 && partition.BackoffUntil <= now)
+        {
+            partition.Queued = true;
+            ready.Enqueue(partition);
+        }
+    }
+
+    private void StartSweep()
+    {
+        sweepPosition = 0;
+        sweepWanted = false;
+        skippedDuringSweep = 0;
+        foreach (var partition in partitions.Values)
+        {
+            partition.OverflowedDuringSweep = false;
+        }
+    }
+
+    /// <summary>The sweep reached the cursor: every partition it could take in completely is whole again.</summary>
+    private void EndSweep()
+    {
+        sweepPosition = null;
+        skippedRows = skippedDuringSweep;
+        nextSweepAt = DateTimeOffset.UtcNow + options.RelayPollInterval;
+        List<string>? idle = null;
+        foreach (var partition in partitions.Values)
+        {
+            if (partition.Overflowed && !partition.OverflowedDuringSweep)
+            {
+                partition.Overflowed = false;
+            }
+            if (IsIdle(partition))
+            {
+                (idle ??= []).Add(partition.Name);
+            }
+        }
+        foreach (var name in idle ?? [])
+        {
+            partitions.Remove(name);
+        }
+    }
+
+    private static bool IsIdle(PartitionState partition) =>
+        partition.Waiting.Count == 0 && !partition.InFlight && partition.Failures == 0 && !partition.Overflowed;
+
+    private async Task PublishPartitionAsync(PartitionState partition, List<OutboxRecord> rows, int publishTerm, CancellationToken cancellationToken)
     {
         await Task.Yield();
         var events = new List<OutgoingEvent>(rows.Count);
@@ -239,25 +522,51 @@ public sealed class OutboxRelay
 
         var accepted = Math.Clamp(result.Accepted, 0, rows.Count);
         var failed = accepted < rows.Count && !cancelled;
-        PartitionBackoff? backoff = null;
+        var failures = 0;
+        var until = default(DateTimeOffset);
         lock (gate)
         {
             for (var i = 0; i < accepted; i++)
             {
-                publishedUnmarked.Add(rows[i].Id);
                 pendingMarks.Add(rows[i].Id);
             }
-            partitionsInFlight.Remove(partition);
-            rowsInFlight -= rows.Count;
-            if (failed)
+            if (publishTerm == term)
             {
-                var failures = (backoffs.GetValueOrDefault(partition)?.Failures ?? 0) + 1;
-                backoff = new PartitionBackoff(failures, DateTimeOffset.UtcNow + options.PublishBackoff.Delay(failures));
-                backoffs[partition] = backoff;
-            }
-            else if (accepted > 0)
-            {
-                backoffs.Remove(partition);
+                rowsInFlight -= rows.Count;
+                partition.InFlight = false;
+                if (accepted < rows.Count)
+                {
+                    // Back at the head of the partition: later rows of this courtyard wait behind them.
+                    var back = rows.GetRange(accepted, rows.Count - accepted);
+                    back.AddRange(partition.Waiting);
+                    back.Sort((a, b) => a.Id.CompareTo(b.Id));
+                    partition.Waiting.Clear();
+                    partition.Waiting.AddRange(back);
+                    waitingRows += rows.Count - accepted;
+                }
+                var now = DateTimeOffset.UtcNow;
+                if (failed)
+                {
+                    failures = ++partition.Failures;
+                    until = partition.BackoffUntil = now + options.PublishBackoff.Delay(failures);
+                    backingOff.Enqueue(partition, until);
+                }
+                else
+                {
+                    if (accepted > 0)
+                    {
+                        partition.Failures = 0;
+                    }
+                    MakeReady(partition, now);
+                }
+                if (partition.Overflowed && partition.Waiting.Count < partitionLimit / 2)
+                {
+                    sweepWanted = true;   // room again: bring in the rows it left in the database
+                }
+                if (IsIdle(partition))
+                {
+                    partitions.Remove(partition.Name);
+                }
             }
         }
 
@@ -270,9 +579,9 @@ public sealed class OutboxRelay
         {
             EventMetrics.PublishFailures.Add(rows.Count - accepted, new KeyValuePair<string, object?>("source", Source));
             var blocked = rows[accepted];
-            logger.Log(backoff!.Failures <= 3 ? LogLevel.Warning : LogLevel.Debug, result.Error,
+            logger.Log(failures <= 3 ? LogLevel.Warning : LogLevel.Debug, result.Error,
                 "Outbox relay of {Source}: publishing row {Id} ({Type}) of partition {Partition} failed (attempt {Failures}); its partition waits until {Until:O}.",
-                Source, blocked.Id, blocked.EventType, partition, backoff.Failures, backoff.Until);
+                Source, blocked.Id, blocked.EventType, partition.Name, failures, until);
             try
             {
                 await outbox.RecordFailedAttemptAsync(blocked.Id, CancellationToken.None);
@@ -313,11 +622,7 @@ public sealed class OutboxRelay
         {
             foreach (var id in ids)
             {
-                publishedUnmarked.Remove(id);
-                if (backlog is not null)
-                {
-                    sentSinceBacklogRead.Add(id);
-                }
+                known.Remove(id);
             }
         }
     }
@@ -333,6 +638,12 @@ public sealed class OutboxRelay
         Data = row.Payload,
         TraceParent = row.TraceParent,
     };
+
+    private static TimeSpan Remaining(long timestamp)
+    {
+        var now = Stopwatch.GetTimestamp();
+        return timestamp <= now ? TimeSpan.Zero : Stopwatch.GetElapsedTime(now, timestamp);
+    }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }

@@ -89,6 +89,19 @@ public sealed class PostgresStorageProvider : IStorageProvider
         return await read(reader, cancellationToken);
     }
 
+    /// <summary>Runs a "delete at most $2 rows older than $1" statement until it deletes fewer (short transactions, short locks).</summary>
+    internal async Task<long> PurgeInChunksAsync(string sql, DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        const int chunk = 5000;
+        long total = 0;
+        while (true)
+        {
+            var deleted = await ExecuteAsync(sql, [Timestamp(before), Integer(chunk)], cancellationToken);
+            total += deleted;
+            if (deleted < chunk) return total;
+        }
+    }
+
     internal static NpgsqlParameter<string> Text(string value) => PostgresStateWriter.Text(value);
     internal static NpgsqlParameter<long> Bigint(long value) => new() { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = value };
     internal static NpgsqlParameter<int> Integer(int value) => new() { NpgsqlDbType = NpgsqlDbType.Integer, TypedValue = value };

@@ -20,8 +20,8 @@ internal sealed class PostgresStateStore(PostgresStorageProvider provider) : ISt
 
 internal sealed class PostgresOutboxStore(PostgresStorageProvider provider) : IOutboxStore
 {
-    public Task<IReadOnlyList<OutboxRecord>> ReadUnsentAsync(int max, CancellationToken cancellationToken = default) =>
-        provider.QueryAsync<IReadOnlyList<OutboxRecord>>(PostgresSchema.ReadUnsentOutbox, [Integer(max)], async (reader, ct) =>
+    public Task<IReadOnlyList<OutboxRecord>> ReadUnsentAsync(int max, long afterId, CancellationToken cancellationToken = default) =>
+        provider.QueryAsync<IReadOnlyList<OutboxRecord>>(PostgresSchema.ReadUnsentOutbox, [Integer(max), Bigint(afterId)], async (reader, ct) =>
         {
             var rows = new List<OutboxRecord>();
             while (await reader.ReadAsync(ct))
@@ -69,6 +69,27 @@ internal sealed class PostgresOutboxStore(PostgresStorageProvider provider) : IO
             await reader.ReadAsync(ct);
             return new OutboxStats(reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1));
         }, cancellationToken);
+
+    public Task<long> PurgeAsync(DateTimeOffset sentBefore, CancellationToken cancellationToken = default) =>
+        provider.PurgeInChunksAsync(PostgresSchema.PurgeSentOutbox, sentBefore, cancellationToken);
+
+    public async Task<bool> TryAcquireRelayLeaseAsync(string name, string holder, TimeSpan duration, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentException.ThrowIfNullOrWhiteSpace(holder);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(duration, TimeSpan.Zero);
+        return await provider.ExecuteAsync(PostgresSchema.AcquireRelayLease,
+            [Text(name), Text(holder), new NpgsqlParameter<TimeSpan> { NpgsqlDbType = NpgsqlDbType.Interval, TypedValue = StorageTime.Normalize(duration) }],
+            cancellationToken) == 1;
+    }
+
+    public Task ReleaseRelayLeaseAsync(string name, string holder, CancellationToken cancellationToken = default) =>
+        provider.ExecuteAsync(PostgresSchema.ReleaseRelayLease, [Text(name), Text(holder)], cancellationToken);
+
+    public Task<RelayLease?> ReadRelayLeaseAsync(string name, CancellationToken cancellationToken = default) =>
+        provider.QueryAsync(PostgresSchema.ReadRelayLease, [Text(name)], async (reader, ct) =>
+            await reader.ReadAsync(ct) ? new RelayLease(name, reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1)) : null,
+            cancellationToken);
 }
 
 internal sealed class PostgresInboxStore(PostgresStorageProvider provider) : IInboxStore
@@ -79,6 +100,9 @@ internal sealed class PostgresInboxStore(PostgresStorageProvider provider) : IIn
 
     public async Task<bool> TryRecordAsync(InboxMark mark, CancellationToken cancellationToken = default) =>
         await provider.ExecuteAsync(PostgresSchema.InsertInbox, [Text(mark.Consumer), Text(mark.Source), Text(mark.EventId)], cancellationToken) == 1;
+
+    public Task<long> PurgeAsync(DateTimeOffset recordedBefore, CancellationToken cancellationToken = default) =>
+        provider.PurgeInChunksAsync(PostgresSchema.PurgeInbox, recordedBefore, cancellationToken);
 }
 
 internal sealed class PostgresDeadLetterStore(PostgresStorageProvider provider) : IDeadLetterStore

@@ -56,6 +56,16 @@ internal static class SqliteSchema
             PRIMARY KEY (grain_type, key, name));
         CREATE INDEX IF NOT EXISTS reminders_by_due ON reminders (due_at);
         """,
+        """
+        -- One relay per outbox: the holder renews its row; another replica takes over once expires_at has passed.
+        CREATE TABLE IF NOT EXISTS relay_leases (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            expires_at INTEGER NOT NULL);
+        -- Retention: the purges find old sent rows and old marks without scanning the tables.
+        CREATE INDEX IF NOT EXISTS outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS inbox_by_recorded_at ON inbox (recorded_at);
+        """,
     ];
 
     public static int LatestVersion => Migrations.Length;
@@ -101,16 +111,32 @@ internal static class SqliteSchema
 
     public const string InsertOutbox =
         """INSERT INTO outbox ("partition", topic, event_type, payload, trace_parent, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""";
+    // INDEXED BY: the cursor must walk the unsent rows' index, never the table's sent rows (an error if it could not).
     public const string ReadUnsentOutbox =
-        """SELECT id, "partition", topic, event_type, payload, trace_parent, created_at, attempts FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1""";
+        """
+        SELECT id, "partition", topic, event_type, payload, trace_parent, created_at, attempts FROM outbox INDEXED BY outbox_unsent
+        WHERE sent_at IS NULL AND id > $2 ORDER BY id LIMIT $1
+        """;
     public const string MarkOutboxSent = "UPDATE outbox SET sent_at = $2 WHERE id = $1 AND sent_at IS NULL";
     public const string RecordOutboxAttempt = "UPDATE outbox SET attempts = attempts + 1 WHERE id = $1";
     public const string OutboxStats = "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE sent_at IS NULL";
+    public const string PurgeSentOutbox =
+        "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1 ORDER BY sent_at LIMIT $2)";
+
+    public const string AcquireRelayLease =
+        """
+        INSERT INTO relay_leases (name, holder, expires_at) VALUES ($1, $2, $3)
+        ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+        WHERE relay_leases.holder = excluded.holder OR relay_leases.expires_at <= $4
+        """;
+    public const string ReleaseRelayLease = "DELETE FROM relay_leases WHERE name = $1 AND holder = $2";
+    public const string ReadRelayLease = "SELECT holder, expires_at FROM relay_leases WHERE name = $1";
 
     public const string InsertInbox =
         "INSERT INTO inbox (consumer, source, event_id, recorded_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
     public const string DeleteInbox = "DELETE FROM inbox WHERE consumer = $1 AND source = $2 AND event_id = $3";
     public const string ContainsInbox = "SELECT 1 FROM inbox WHERE consumer = $1 AND source = $2 AND event_id = $3";
+    public const string PurgeInbox = "DELETE FROM inbox WHERE rowid IN (SELECT rowid FROM inbox WHERE recorded_at < $1 LIMIT $2)";
 
     private const string DeadLetterColumns =
         """id, consumer, source, event_id, event_type, topic, "partition", cloud_event_json, last_error, attempts, dead_at""";

@@ -92,6 +92,23 @@ public sealed class SqliteStorageProvider : IStorageProvider
         return operation.Task;
     }
 
+    /// <summary>
+    /// Runs a "delete at most $2 rows older than $1" statement until it deletes fewer: each chunk is its own small
+    /// write in the group-commit queue, so state writes go on between chunks.
+    /// </summary>
+    internal async Task<long> PurgeInChunksAsync(string sql, long before, CancellationToken cancellationToken)
+    {
+        long total = 0;
+        while (true)
+        {
+            var deleted = await WriteAsync(writer => writer.Execute(sql, before, PurgeChunk), cancellationToken);
+            total += deleted;
+            if (deleted < PurgeChunk) return total;
+        }
+    }
+
+    private const int PurgeChunk = 2000;
+
     /// <summary>A PRAGMA's value as the writer connection sees it (for tests: durability settings are per connection).</summary>
     internal Task<string> ReadWriterPragmaAsync(string name) =>
         WriteAsync(writer => writer.Scalar<object>($"PRAGMA {name}").ToString()!, CancellationToken.None);

@@ -18,8 +18,8 @@ internal sealed class SqliteStateStore(SqliteStorageProvider provider) : IStateS
 
 internal sealed class SqliteOutboxStore(SqliteStorageProvider provider) : IOutboxStore
 {
-    public Task<IReadOnlyList<OutboxRecord>> ReadUnsentAsync(int max, CancellationToken cancellationToken = default) =>
-        provider.ReadAsync<IReadOnlyList<OutboxRecord>>(SqliteSchema.ReadUnsentOutbox, [max], reader =>
+    public Task<IReadOnlyList<OutboxRecord>> ReadUnsentAsync(int max, long afterId, CancellationToken cancellationToken = default) =>
+        provider.ReadAsync<IReadOnlyList<OutboxRecord>>(SqliteSchema.ReadUnsentOutbox, [max, afterId], reader =>
         {
             var rows = new List<OutboxRecord>();
             while (reader.Read())
@@ -58,6 +58,30 @@ internal sealed class SqliteOutboxStore(SqliteStorageProvider provider) : IOutbo
             reader.Read();
             return new OutboxStats(reader.GetInt64(0), reader.IsDBNull(1) ? null : StorageTime.FromUnixMicroseconds(reader.GetInt64(1)));
         }, cancellationToken);
+
+    public Task<long> PurgeAsync(DateTimeOffset sentBefore, CancellationToken cancellationToken = default) =>
+        provider.PurgeInChunksAsync(SqliteSchema.PurgeSentOutbox, StorageTime.ToUnixMicroseconds(sentBefore), cancellationToken);
+
+    public Task<bool> TryAcquireRelayLeaseAsync(string name, string holder, TimeSpan duration, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentException.ThrowIfNullOrWhiteSpace(holder);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(duration, TimeSpan.Zero);
+        return provider.WriteAsync(writer =>
+        {
+            // The clock is read inside the writer's transaction, as close to the commit as it gets.
+            var now = StorageTime.NowUnixMicroseconds();
+            return writer.Execute(SqliteSchema.AcquireRelayLease, name, holder, now + StorageTime.Normalize(duration).Ticks / 10, now) == 1;
+        }, cancellationToken);
+    }
+
+    public Task ReleaseRelayLeaseAsync(string name, string holder, CancellationToken cancellationToken = default) =>
+        provider.WriteAsync(writer => writer.Execute(SqliteSchema.ReleaseRelayLease, name, holder), cancellationToken);
+
+    public Task<RelayLease?> ReadRelayLeaseAsync(string name, CancellationToken cancellationToken = default) =>
+        provider.ReadAsync(SqliteSchema.ReadRelayLease, [name],
+            reader => reader.Read() ? new RelayLease(name, reader.GetString(0), StorageTime.FromUnixMicroseconds(reader.GetInt64(1))) : null,
+            cancellationToken);
 }
 
 internal sealed class SqliteInboxStore(SqliteStorageProvider provider) : IInboxStore
@@ -67,6 +91,9 @@ internal sealed class SqliteInboxStore(SqliteStorageProvider provider) : IInboxS
 
     public Task<bool> TryRecordAsync(InboxMark mark, CancellationToken cancellationToken = default) =>
         provider.WriteAsync(writer => writer.InsertInboxMark(mark, StorageTime.NowUnixMicroseconds()), cancellationToken);
+
+    public Task<long> PurgeAsync(DateTimeOffset recordedBefore, CancellationToken cancellationToken = default) =>
+        provider.PurgeInChunksAsync(SqliteSchema.PurgeInbox, StorageTime.ToUnixMicroseconds(recordedBefore), cancellationToken);
 }
 
 internal sealed class SqliteDeadLetterStore(SqliteStorageProvider provider) : IDeadLetterStore

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Courtyard.Testing;
 
 namespace Courtyard.Grpc.Tests.Interop;
 
@@ -43,7 +44,7 @@ public sealed class GrpcJsClientTests(OurServerFixture server) : IClassFixture<O
     [Fact]
     public async Task Client_js_offers_exactly_these_scenarios()
     {
-        var (exitCode, output, error) = await PeerProcess.RunToEndAsync("node", ["client.js", "--list"], InteropPaths.NodePeerDirectory, TimeSpan.FromSeconds(30));
+        var (exitCode, output, error) = await ChildProcess.RunToEndAsync("node", ["client.js", "--list"], NodePeers.Directory, TimeSpan.FromSeconds(30));
 
         Assert.True(exitCode == 0, error);
         Assert.Equal(ScenarioNames, output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
@@ -93,8 +94,8 @@ public sealed class GrpcJsClientTests(OurServerFixture server) : IClassFixture<O
 
     private async Task<JsonElement> RunClientAsync(string scenario)
     {
-        var (exitCode, output, error) = await PeerProcess.RunToEndAsync("node",
-            ["client.js", "--target", ScenariosNeedingUncompressedResponses.Contains(scenario) ? server.UncompressedTarget : server.Target, "--scenario", scenario], InteropPaths.NodePeerDirectory, TimeSpan.FromSeconds(90));
+        var (exitCode, output, error) = await ChildProcess.RunToEndAsync("node",
+            ["client.js", "--target", ScenariosNeedingUncompressedResponses.Contains(scenario) ? server.UncompressedTarget : server.Target, "--scenario", scenario], NodePeers.Directory, TimeSpan.FromSeconds(90));
         string? line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.StartsWith('{'));
         Assert.True(line is not null, $"client.js printed no result (exit {exitCode}). stderr: {error}");
         using var document = JsonDocument.Parse(line);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Courtyard.Testing;
 
 namespace Courtyard.Grpc.Tests.Interop;
 
@@ -9,7 +10,7 @@ namespace Courtyard.Grpc.Tests.Interop;
 /// </summary>
 public sealed class NodeServerFixture : IAsyncLifetime
 {
-    private PeerProcess? _server;
+    private ChildProcess? _server;
 
     public int Port { get; private set; }
 
@@ -22,16 +23,16 @@ public sealed class NodeServerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await NodePackages.EnsureInstalledAsync();
-        _server = PeerProcess.Start("node", ["server.js", "--port", "0"], InteropPaths.NodePeerDirectory);
-        var ready = await _server.WaitForLineAsync(line => line.TryGetProperty("port", out _), TimeSpan.FromSeconds(30));
+        await NodePeers.EnsureInstalledAsync();
+        _server = ChildProcess.Start("node", ["server.js", "--port", "0"], NodePeers.Directory);
+        var ready = await _server.WaitForJsonLineAsync(line => line.TryGetProperty("port", out _), TimeSpan.FromSeconds(30));
         Port = ready.GetProperty("port").GetInt32();
         GzipEchoPort = ready.GetProperty("gzipEchoPort").GetInt32();
     }
 
     /// <summary>Waits for the grpc-js server's report of <paramref name="eventName"/> ("call", "cancelled") for a tagged call.</summary>
     public Task<JsonElement> WaitForEventAsync(string callId, string eventName, TimeSpan timeout) =>
-        _server!.WaitForLineAsync(
+        _server!.WaitForJsonLineAsync(
             line => line.TryGetProperty("event", out var name) && name.GetString() == eventName
                 && line.TryGetProperty("callId", out var id) && id.GetString() == callId,
             timeout);

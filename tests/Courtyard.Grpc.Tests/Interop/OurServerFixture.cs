@@ -25,7 +25,7 @@ public sealed class OurServerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await NodePackages.EnsureInstalledAsync();
+        await NodePeers.EnsureInstalledAsync();
         _server = await GrpcTestServer.StartAsync(options =>
         {
             options.ResponseCompression = "gzip";

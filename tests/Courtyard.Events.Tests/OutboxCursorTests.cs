@@ -1,0 +1,178 @@
+using System.Collections.Concurrent;
+using Courtyard.Events.Outbox;
+using Courtyard.Events.Testing;
+using Courtyard.Events.Tests.Support;
+using Courtyard.Events.Transports;
+using Courtyard.Testing;
+
+namespace Courtyard.Events.Tests;
+
+/// <summary>The relay's cursor: rows read once, failed rows holding back only their courtyard, late commits and long-blocked courtyards found by the sweep.</summary>
+public class OutboxCursorTests
+{
+    private static readonly TimeSpan Within = TimeSpan.FromSeconds(30);
+
+    /// <summary>A producer ("councils") over <see cref="ObservedStorage"/> and a consumer ("rules") recording sequences per courtyard, on one in-process transport.</summary>
+    private sealed class Harness : IAsyncDisposable
+    {
+        private readonly TempDatabase producerDatabase = new("councils");
+        private readonly TempDatabase consumerDatabase = new("rules");
+        private readonly ConcurrentDictionary<string, long> versions = new();
+        private readonly InProcessTransport inProcess = new();
+        private readonly EventCatalog catalog = new();
+        private EventBus consumer = null!;
+
+        public RecordingTransport Transport { get; private set; } = null!;
+        public ObservedStorage Storage { get; private set; } = null!;
+        public EventBus Producer { get; private set; } = null!;
+        public ConcurrentDictionary<string, ConcurrentQueue<long>> Seen { get; } = new();
+
+        public static async Task<Harness> StartAsync(Action<EventBusOptions> configure, bool startRelay = true)
+        {
+            var harness = new Harness();
+            harness.Transport = new RecordingTransport(harness.inProcess);
+            harness.consumer = new EventBus(new EventBusOptions { Source = "rules", RelayEnabled = false }, await harness.consumerDatabase.OpenAsync(),
+                harness.inProcess, harness.catalog).MapTestEvents();
+            harness.consumer.Handle<ThingHappened>("rules", (thing, context) =>
+            {
+                harness.Seen.GetOrAdd(context.CourtyardId, _ => new()).Enqueue(thing.Sequence);
+                return Task.CompletedTask;
+            });
+            await harness.consumer.StartAsync();
+            harness.Storage = new ObservedStorage(await harness.producerDatabase.OpenAsync());
+            await harness.StartProducerAsync(configure, startRelay);
+            return harness;
+        }
+
+        /// <summary>(Re)starts the producing service over the same database, as a restarted process would.</summary>
+        public async Task StartProducerAsync(Action<EventBusOptions> configure, bool startRelay = true)
+        {
+            if (Producer is not null)
+            {
+                await Producer.StopAsync();
+            }
+            var options = new EventBusOptions { Source = "councils", RelayPollInterval = TimeSpan.FromMilliseconds(200) };
+            configure(options);
+            Producer = new EventBus(options, Storage, Transport, catalog).MapTestEvents();
+            if (startRelay)
+            {
+                await Producer.StartAsync();
+            }
+        }
+
+        public async Task CommitAsync(string courtyard, long sequence) =>
+            versions[courtyard] = await Producer.CommitThingAsync(courtyard, sequence, versions.GetValueOrDefault(courtyard));
+
+        public long[] SeenOf(string courtyard) => Seen.TryGetValue(courtyard, out var seen) ? seen.ToArray() : [];
+
+        public async ValueTask DisposeAsync()
+        {
+            await Producer.StopAsync();
+            await consumer.StopAsync();
+            await inProcess.DisposeAsync();
+            await producerDatabase.DisposeAsync();
+            await consumerDatabase.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Each_row_is_read_once_however_large_the_backlog_the_relay_works_through()
+    {
+        // No poll and no sweep during the test: what is read is what the cursor reads.
+        await using var harness = await Harness.StartAsync(o => o.RelayPollInterval = TimeSpan.FromMinutes(5));
+
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(c => Task.Run(async () =>
+        {
+            for (var s = 0; s < 100; s++)
+            {
+                await harness.CommitAsync($"courtyard-{c}", s);
+            }
+        })));
+
+        await Eventually.HoldsAsync(() => harness.Seen.Values.Sum(q => q.Count) == 2000, Within, "2000 events handled");
+        Assert.Equal(2000, harness.Storage.RowsRead);
+        Assert.All(harness.Transport.AcceptedById.Values, count => Assert.Equal(1, count));
+        for (var c = 0; c < 20; c++)
+        {
+            Assert.Equal(Enumerable.Range(0, 100).Select(s => (long)s), harness.SeenOf($"courtyard-{c}"));
+        }
+    }
+
+    [Fact]
+    public async Task A_blocked_courtyard_holds_back_only_its_own_rows_even_far_beyond_what_the_relay_keeps_in_memory()
+    {
+        // At most 4 rows per publish, so at most 8 rows of a courtyard wait in memory: most of A's rows stay in the database.
+        await using var harness = await Harness.StartAsync(o =>
+        {
+            o.RelayMaxRowsPerPublish = 4;
+            o.PublishBackoff = new Backoff(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(100));
+        });
+        harness.Transport.Broken["courtyard-A"] = 0;
+
+        for (var s = 0; s < 60; s++)
+        {
+            await harness.CommitAsync("courtyard-A", s);
+            await harness.CommitAsync("courtyard-B", s);
+        }
+
+        await Eventually.HoldsAsync(() => harness.SeenOf("courtyard-B").Length == 60, Within, "courtyard B flows past the blocked A");
+        await Eventually.HoldsAsync(() => harness.Transport.RefusedAttempts.GetValueOrDefault("courtyard-A") >= 3, Within, "A retried");
+        Assert.Empty(harness.SeenOf("courtyard-A"));
+        for (var s = 60; s < 80; s++)
+        {
+            await harness.CommitAsync("courtyard-A", s);   // more of A while it is blocked
+        }
+
+        harness.Transport.Broken.Clear();
+
+        await Eventually.HoldsAsync(() => harness.SeenOf("courtyard-A").Length == 80, Within, "A drains after the transport heals");
+        Assert.Equal(Enumerable.Range(0, 80).Select(s => (long)s), harness.SeenOf("courtyard-A"));
+        Assert.Equal(Enumerable.Range(0, 60).Select(s => (long)s), harness.SeenOf("courtyard-B"));
+        Assert.Equal(140, harness.Transport.AcceptedById.Count);
+        Assert.All(harness.Transport.AcceptedById.Values, count => Assert.Equal(1, count));
+        await Eventually.HoldsAsync(async () => (await harness.Storage.Outbox.GetStatsAsync()).Unsent == 0, Within, "every row marked sent");
+    }
+
+    [Fact]
+    public async Task A_row_that_becomes_visible_after_the_cursor_passed_its_id_is_found_by_the_sweep()
+    {
+        await using var harness = await Harness.StartAsync(o => o.RelayPollInterval = TimeSpan.FromMilliseconds(300), startRelay: false);
+        await harness.CommitAsync("courtyard-A", 0);
+        var late = (await harness.Producer.Storage.Outbox.AppendAsync([harness.Producer.ToOutbox("courtyard-C", new ThingHappened { Sequence = 0 })]))[0];
+        await harness.CommitAsync("courtyard-A", 1);
+        await harness.CommitAsync("courtyard-B", 0);
+        harness.Storage.Hidden[late] = 0;   // its transaction "has not committed yet"
+
+        await harness.Producer.StartAsync();
+        await Eventually.HoldsAsync(() => harness.SeenOf("courtyard-A").Length == 2 && harness.SeenOf("courtyard-B").Length == 1, Within, "the visible rows published");
+        Assert.Empty(harness.SeenOf("courtyard-C"));
+
+        harness.Storage.Hidden.Clear();   // committed now, with an id below the cursor
+
+        await Eventually.HoldsAsync(() => harness.SeenOf("courtyard-C").Length == 1, TimeSpan.FromSeconds(10), "the late row published by the sweep");
+        Assert.Equal(1, harness.Transport.AcceptedById[EventIds.Format("councils", late)]);
+    }
+
+    [Fact]
+    public async Task Rows_whose_publish_failed_are_published_first_of_their_courtyard_by_the_next_process()
+    {
+        await using var harness = await Harness.StartAsync(o => o.PublishBackoff = new Backoff(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(100)));
+        harness.Transport.Broken["courtyard-A"] = 0;
+        for (var s = 0; s < 5; s++)
+        {
+            await harness.CommitAsync("courtyard-A", s);
+        }
+        await Eventually.HoldsAsync(() => harness.Transport.RefusedAttempts.GetValueOrDefault("courtyard-A") >= 2, Within, "A refused");
+
+        await harness.StartProducerAsync(o => { });   // "the process restarted"; the broker is fine again
+        harness.Transport.Broken.Clear();
+        for (var s = 5; s < 10; s++)
+        {
+            await harness.CommitAsync("courtyard-A", s);
+        }
+
+        await Eventually.HoldsAsync(() => harness.SeenOf("courtyard-A").Length == 10, Within, "A's ten events handled");
+        Assert.Equal(Enumerable.Range(0, 10).Select(s => (long)s), harness.SeenOf("courtyard-A"));
+        Assert.Equal(Enumerable.Range(1, 10).Select(id => EventIds.Format("councils", id)), harness.Transport.AcceptedFor("courtyard-A"));
+    }
+}
