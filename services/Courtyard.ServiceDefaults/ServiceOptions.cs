@@ -25,8 +25,14 @@ public sealed record ServiceOptions
     /// <summary>Folder for SQLite files and other local state (absolute).</summary>
     public string DataDir { get; init; } = Path.GetFullPath(".data");
 
-    /// <summary>Name reported to telemetry (OTEL_SERVICE_NAME wins when set).</summary>
+    /// <summary>The service's stable name: names its SQLite file and is the default telemetry name.</summary>
     public string ServiceName { get; init; } = "courtyard";
+
+    /// <summary>
+    /// Name reported to telemetry: OTEL_SERVICE_NAME when set, else <see cref="ServiceName"/>. Kept apart from
+    /// ServiceName because that one names the service's files: renaming a dashboard must never open an empty database.
+    /// </summary>
+    public string TelemetryName { get; init; } = "courtyard";
 
     public static ServiceOptions From(IConfiguration configuration)
     {
@@ -40,7 +46,8 @@ public sealed record ServiceOptions
             HttpPort = section.GetValue("HttpPort", DefaultHttpPort),
             ListenAddress = string.IsNullOrWhiteSpace(address) ? defaults.ListenAddress : IPAddress.Parse(address),
             DataDir = string.IsNullOrWhiteSpace(dataDir) ? defaults.DataDir : Path.GetFullPath(dataDir),
-            ServiceName = configuration["OTEL_SERVICE_NAME"] ?? section["ServiceName"] ?? defaults.ServiceName,
+            ServiceName = section["ServiceName"] ?? defaults.ServiceName,
+            TelemetryName = configuration["OTEL_SERVICE_NAME"] ?? section["ServiceName"] ?? defaults.ServiceName,
         };
     }
 }

@@ -34,7 +34,7 @@ internal sealed class ServiceTelemetry(ServiceOptions options, ILogger<ServiceTe
             logger.LogDebug("Telemetry export is off ({Variable} is not set).", EndpointVariable);
             return Task.CompletedTask;
         }
-        var resource = ResourceBuilder.CreateDefault().AddService(options.ServiceName);
+        var resource = ResourceBuilder.CreateDefault().AddService(options.TelemetryName);
         _tracing = Sdk.CreateTracerProviderBuilder()
             .SetResourceBuilder(resource)
             .AddSource(TraceSources)

@@ -76,7 +76,7 @@ public sealed record StorageSettings
         {
             throw new ServiceStartupException(
                 $"配置有误：服务名 \"{serviceName}\" 不能用作 SQLite 文件名。\n" +
-                $"Configuration error: the service name \"{serviceName}\" (Courtyard:ServiceName or OTEL_SERVICE_NAME) cannot name a SQLite file.");
+                $"Configuration error: the service name \"{serviceName}\" (Courtyard:ServiceName) cannot name a SQLite file.");
         }
         return file;
     }

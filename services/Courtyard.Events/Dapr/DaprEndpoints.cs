@@ -20,7 +20,7 @@ public static class DaprEndpoints
     public static IEndpointRouteBuilder MapDaprEvents(this IEndpointRouteBuilder endpoints, DaprTransport? transport = null)
     {
         transport ??= endpoints.ServiceProvider.GetService<IEventTransport>() as DaprTransport
-            ?? throw new InvalidOperationException("MapDaprEvents needs the Dapr transport: set Events:Transport=dapr (or pass a DaprTransport).");
+            ?? throw new InvalidOperationException("MapDaprEvents needs the Dapr transport: set Courtyard:Events:Transport=dapr (or pass a DaprTransport).");
         var options = transport.Options;
         var prefix = "/" + options.RoutePrefix.Trim('/');
 

@@ -187,7 +187,7 @@ public sealed class OutboxRelay
             acquired = false;
         }
         var duration = (long)(options.RelayLeaseDuration.TotalSeconds * Stopwatch.Frequency);
-        if (acquired || true)
+        if (acquired)
         {
             // Counted from before the request: the database's expiry is later than what this relay believes.
             leaseValidUntil = now + duration;
