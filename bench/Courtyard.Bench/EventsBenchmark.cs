@@ -18,6 +18,7 @@ using RabbitMQ.Client.Events;
 /// RabbitMQ — against raw RabbitMQ.Client publish -> consume (persistent, confirms awaited per 100, manual acks).
 /// Throughput = events / (first commit .. last effect). Latency = effect committed - event committed, measured at a
 /// fixed offered rate of half the measured maximum.
+/// Also the relay alone: a backlog of outbox rows drained to RabbitMQ (nobody consuming), its rate and CPU per row.
 /// Options: --events 20000 --latency-s 8 --partitions 256 --rabbit URL --out bench/results/events.json
 /// </summary>
 public static class EventsBenchmark
@@ -47,6 +48,9 @@ public static class EventsBenchmark
         var overRabbit = await CourtyardAsync("RabbitMQ", () => new RabbitMqTransport(new RabbitMqTransportOptions { Url = url, Exchange = exchange }),
             events, partitions, latencySeconds, sharedTransport: false);
 
+        var relayDrain = await RelayDrainAsync(url, events, partitions);
+        Console.WriteLine($"relay alone -> RabbitMQ    {relayDrain.PerSecond,8:0} rows/s ({relayDrain.CpuMicrosecondsPerRow:0} us CPU per row)");
+
         var targets = new JsonObject
         {
             ["rabbitMqEventsPerSecondAtLeast5000"] = overRabbit.Max.PerSecond >= 5000,
@@ -68,11 +72,12 @@ public static class EventsBenchmark
                 ["atHalfRate"] = JsonSerializer.SerializeToNode(overRabbit.Latency),
                 ["fractionOfRaw"] = Math.Round(overRabbit.Max.PerSecond / raw.PerSecond, 3),
             },
+            ["relayDrainRabbitMq"] = JsonSerializer.SerializeToNode(relayDrain),
             ["targets"] = targets,
         };
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
         await File.WriteAllTextAsync(output, result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
-        await WriteReadmeSectionAsync(Path.Combine(root, "bench", "README.md"), raw, inProcess, overRabbit, machine);
+        await WriteReadmeSectionAsync(Path.Combine(root, "bench", "README.md"), raw, inProcess, overRabbit, relayDrain, machine);
         Console.WriteLine($"targets: {targets.ToJsonString()}");
         Console.WriteLine($"wrote {output}");
         return 0;
@@ -123,6 +128,44 @@ public static class EventsBenchmark
     }
 
     private sealed record CourtyardResult(Throughput Max, Latency Latency);
+
+    private sealed record RelayDrain(int Rows, double Seconds, double PerSecond, double CpuMicrosecondsPerRow);
+
+    /// <summary>The outbox relay alone: <paramref name="rows"/> unsent rows over the courtyards, drained to RabbitMQ (no consumer).</summary>
+    private static async Task<RelayDrain> RelayDrainAsync(string url, int rows, int partitions)
+    {
+        var folder = Directory.CreateTempSubdirectory("courtyard-bench-relay-").FullName;
+        var options = new RabbitMqTransportOptions { Url = url, Exchange = $"bench.relay.{Guid.NewGuid():N}" };
+        try
+        {
+            await using var storage = await SqliteStorageProvider.OpenAsync(Path.Combine(folder, "councils.db"));
+            var catalog = new EventCatalog();
+            await using var transport = new RabbitMqTransport(options);
+            await using var bus = new EventBus(new EventBusOptions { Source = "councils" }, storage, transport, catalog).MapTestEvents();
+            for (var done = 0; done < rows; done += 1000)
+            {
+                await storage.Outbox.AppendAsync(Enumerable.Range(done, Math.Min(1000, rows - done))
+                    .Select(i => bus.ToOutbox($"courtyard-{i % partitions}", new ThingHappened { ThingId = $"courtyard-{i % partitions}/{i}", Sequence = i }))
+                    .ToList());
+            }
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var clock = Stopwatch.StartNew();
+            bus.StartRelay();
+            while ((await storage.Outbox.GetStatsAsync()).Unsent > 0)
+            {
+                await Task.Delay(2);
+            }
+            var seconds = clock.Elapsed.TotalSeconds;
+            var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+            await bus.StopAsync();
+            return new RelayDrain(rows, Math.Round(seconds, 2), Math.Round(rows / seconds), Math.Round(cpuSeconds / rows * 1e6));
+        }
+        finally
+        {
+            await DeleteRabbitTopologyAsync(options);
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 
     /// <summary>Two services (producer, consumer) with their own SQLite databases over one kind of transport.</summary>
     private static async Task<CourtyardResult> CourtyardAsync(string name, Func<IEventTransport> newTransport, int events, int partitions,
@@ -283,7 +326,8 @@ public static class EventsBenchmark
     private static double Percentile(double[] sorted, double fraction) =>
         sorted.Length == 0 ? double.NaN : Math.Round(sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(fraction * sorted.Length) - 1)], 2);
 
-    private static async Task WriteReadmeSectionAsync(string readme, Throughput raw, CourtyardResult inProcess, CourtyardResult rabbit, Dictionary<string, string> machine)
+    private static async Task WriteReadmeSectionAsync(string readme, Throughput raw, CourtyardResult inProcess, CourtyardResult rabbit, RelayDrain relayDrain,
+        Dictionary<string, string> machine)
     {
         var section = new StringBuilder()
             .AppendLine("## Events")
@@ -306,6 +350,7 @@ public static class EventsBenchmark
             .AppendLine($"| raw RabbitMQ.Client (baseline) | {raw.PerSecond:0} | | | |")
             .AppendLine($"| Courtyard.Events, in-process | {inProcess.Max.PerSecond:0} | {inProcess.Latency.OfferedPerSecond:0} | {inProcess.Latency.P50Ms} | {inProcess.Latency.P99Ms} |")
             .AppendLine($"| Courtyard.Events, RabbitMQ | {rabbit.Max.PerSecond:0} ({rabbit.Max.PerSecond / raw.PerSecond:P0} of raw) | {rabbit.Latency.OfferedPerSecond:0} | {rabbit.Latency.P50Ms} | {rabbit.Latency.P99Ms} |")
+            .AppendLine($"| outbox relay alone → RabbitMQ (backlog of {relayDrain.Rows:N0} rows, no consumer) | {relayDrain.PerSecond:0} rows/s, {relayDrain.CpuMicrosecondsPerRow:0} µs CPU/row | | | |")
             .AppendLine()
             .AppendLine("Targets: ≥ 5,000 events/s over RabbitMQ, p99 ≤ 50 ms at half that rate, ≥ 50% of the raw client's rate in the same run;")
             .AppendLine("the JSON's `targets` says whether this run met them.")

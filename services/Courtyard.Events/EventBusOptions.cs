@@ -30,6 +30,14 @@ public sealed class EventBusOptions
     /// </summary>
     public TimeSpan RelayPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long the relay holds rows it read above a missing id, waiting for the transaction that took the id to commit
+    /// (PostgreSQL with several writer loops or replicas, or events appended beside state writes), before it publishes
+    /// past the hole. A row committed even later is published by the next sweep, possibly after later rows of its
+    /// courtyard. SQLite commits ids in order and never leaves such holes.
+    /// </summary>
+    public TimeSpan RelayLateCommitWait { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Unsent rows read at most per relay read (after the cursor, or one page of the sweep).</summary>
     public int RelayReadBatch { get; set; } = 1000;
 

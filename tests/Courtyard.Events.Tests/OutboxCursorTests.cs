@@ -63,6 +63,10 @@ public class OutboxCursorTests
         public async Task CommitAsync(string courtyard, long sequence) =>
             versions[courtyard] = await Producer.CommitThingAsync(courtyard, sequence, versions.GetValueOrDefault(courtyard));
 
+        /// <summary>Every row marked sent: the transport has returned from every publish (the handler runs inside an in-process publish).</summary>
+        public Task DrainedAsync() =>
+            Eventually.HoldsAsync(async () => (await Storage.Outbox.GetStatsAsync()).Unsent == 0, Within, "every row marked sent");
+
         public long[] SeenOf(string courtyard) => Seen.TryGetValue(courtyard, out var seen) ? seen.ToArray() : [];
 
         public async ValueTask DisposeAsync()
@@ -90,6 +94,7 @@ public class OutboxCursorTests
         })));
 
         await Eventually.HoldsAsync(() => harness.Seen.Values.Sum(q => q.Count) == 2000, Within, "2000 events handled");
+        await harness.DrainedAsync();
         Assert.Equal(2000, harness.Storage.RowsRead);
         Assert.All(harness.Transport.AcceptedById.Values, count => Assert.Equal(1, count));
         for (var c = 0; c < 20; c++)
@@ -128,9 +133,9 @@ public class OutboxCursorTests
         await Eventually.HoldsAsync(() => harness.SeenOf("courtyard-A").Length == 80, Within, "A drains after the transport heals");
         Assert.Equal(Enumerable.Range(0, 80).Select(s => (long)s), harness.SeenOf("courtyard-A"));
         Assert.Equal(Enumerable.Range(0, 60).Select(s => (long)s), harness.SeenOf("courtyard-B"));
+        await harness.DrainedAsync();
         Assert.Equal(140, harness.Transport.AcceptedById.Count);
         Assert.All(harness.Transport.AcceptedById.Values, count => Assert.Equal(1, count));
-        await Eventually.HoldsAsync(async () => (await harness.Storage.Outbox.GetStatsAsync()).Unsent == 0, Within, "every row marked sent");
     }
 
     [Fact]
@@ -150,7 +155,28 @@ public class OutboxCursorTests
         harness.Storage.Hidden.Clear();   // committed now, with an id below the cursor
 
         await Eventually.HoldsAsync(() => harness.SeenOf("courtyard-C").Length == 1, TimeSpan.FromSeconds(10), "the late row published by the sweep");
+        await harness.DrainedAsync();
         Assert.Equal(1, harness.Transport.AcceptedById[EventIds.Format("councils", late)]);
+    }
+
+    [Fact]
+    public async Task A_row_read_above_an_id_not_yet_committed_waits_for_it_so_its_courtyard_stays_in_order()
+    {
+        await using var harness = await Harness.StartAsync(o => o.RelayLateCommitWait = TimeSpan.FromSeconds(20));
+        await harness.CommitAsync("courtyard-A", 0);   // id 1: the relay has read up to here
+        await Eventually.HoldsAsync(() => harness.SeenOf("courtyard-A").Length == 1, Within, "the first event published");
+
+        harness.Storage.Hidden[2] = 0;                 // id 2 took its id first but "commits" last
+        await harness.CommitAsync("courtyard-C", 0);   // id 2
+        await harness.CommitAsync("courtyard-C", 1);   // id 3, visible at once
+        await Eventually.HoldsAsync(() => harness.Storage.RowsRead >= 2, Within, "the relay read the row above the hole");
+        Assert.Empty(harness.SeenOf("courtyard-C"));
+
+        harness.Storage.Hidden.Clear();
+
+        // Far sooner than the 20 s wait: the relay looked again and found the row that fills the hole.
+        await Eventually.HoldsAsync(() => harness.SeenOf("courtyard-C").Length == 2, TimeSpan.FromSeconds(10), "both rows of C published");
+        Assert.Equal([0L, 1L], harness.SeenOf("courtyard-C"));
     }
 
     [Fact]
@@ -173,6 +199,7 @@ public class OutboxCursorTests
 
         await Eventually.HoldsAsync(() => harness.SeenOf("courtyard-A").Length == 10, Within, "A's ten events handled");
         Assert.Equal(Enumerable.Range(0, 10).Select(s => (long)s), harness.SeenOf("courtyard-A"));
+        await harness.DrainedAsync();
         Assert.Equal(Enumerable.Range(1, 10).Select(id => EventIds.Format("councils", id)), harness.Transport.AcceptedFor("courtyard-A"));
     }
 }

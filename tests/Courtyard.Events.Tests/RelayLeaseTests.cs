@@ -124,6 +124,7 @@ public class RelayLeaseTests
 
             await CommitAsync(replicas, courtyards: 6, from: 40, count: 20, replicaOf: _ => standby);
             await Eventually.HoldsAsync(() => seen.Values.Sum(q => q.Count) == 360, Within, "360 events handled");
+            await Eventually.HoldsAsync(async () => (await replicas[standby].Storage.Outbox.GetStatsAsync()).Unsent == 0, Within, "outbox drained");
 
             Assert.Equal(120, transports[standby].AcceptedById.Count);
             Assert.Empty(transports[standby].AcceptedById.Keys.Intersect(transports[holder].AcceptedById.Keys));

@@ -12,12 +12,17 @@ namespace Courtyard.Events.Outbox;
 /// <see cref="EventBusOptions.RelayLeaseDuration"/>). Other replicas stay idle and take over within one lease period after
 /// the holder dies, at once when it stops (it releases the lease). A holder that cannot renew stops publishing before its
 /// lease can expire.</item>
-/// <item>A cursor: each pass reads only the rows after the highest id read so far. Rows read and not yet published wait
-/// in memory per partition (courtyard), in id order, one publish at a time per partition. A failed publish puts its rows
-/// back at the head of their partition, which waits (exponential backoff, capped, jittered) while the others flow.</item>
+/// <item>A cursor: each pass reads only the rows after the last id up to which every id has been seen. Rows read and not
+/// yet published wait in memory per partition (courtyard), in id order, one publish at a time per partition. A failed
+/// publish puts its rows back at the head of their partition, which waits (exponential backoff, capped, jittered) while
+/// the others flow.</item>
+/// <item>Holes: a row read above a missing id is held, whatever its courtyard, until the missing id shows up (a
+/// transaction that took the id earlier commits later: PostgreSQL with several writer loops or replicas) or
+/// <see cref="EventBusOptions.RelayLateCommitWait"/> passes (the id was rolled back, or its row was sent before this
+/// relay started). SQLite commits ids in order: no holes.</item>
 /// <item>A sweep over the unsent rows from the first, every poll interval, brings in what the cursor passed without
-/// keeping: rows committed after a row with a higher id (PostgreSQL with several writers or replicas), and rows of a
-/// partition that already had too many rows waiting (a long-blocked courtyard; they come in, in order, as it drains).</item>
+/// keeping: a row committed later than that wait, and rows of a partition that already had too many rows waiting (a
+/// long-blocked courtyard; they come in, in order, as it drains).</item>
 /// </list>
 /// Woken by <see cref="Wake"/> after a commit; rows committed by other processes are found at the next poll.
 /// </summary>
@@ -38,7 +43,11 @@ public sealed class OutboxRelay
     private readonly HashSet<long> known = [];
     private readonly List<long> pendingMarks = [];
     private readonly HashSet<Task> units = [];
-    private long cursor;
+    // Every id up to here is accounted for (read, below the term's first unsent row, or declared unused); rows read above
+    // a missing id are held until it shows up or the late-commit wait passes.
+    private long contiguousUpTo;
+    private bool positioned;
+    private readonly SortedList<long, (OutboxRecord Row, DateTimeOffset FirstSeen)> held = [];
     private int waitingRows;
     private int skippedRows;
     private int skippedDuringSweep;
@@ -46,7 +55,11 @@ public sealed class OutboxRelay
     private long? sweepPosition;
     private DateTimeOffset nextSweepAt;
     private bool sweepWanted;
-    private DateTimeOffset lastFlushAt;
+    // Marks commit alongside the passes (one flush at a time); their ids stay known until committed.
+    private Task flushing = Task.CompletedTask;
+    private DateTimeOffset nextFlushAt;
+    // Ids whose marks committed while a sweep page was being read: that page may still list them as unsent.
+    private HashSet<long>? markedDuringSweepRead;
     private DateTimeOffset statsDueAt;
 
     // The lease, on the monotonic clock. A term is one uninterrupted holding of it; state never crosses terms.
@@ -234,6 +247,7 @@ public sealed class OutboxRelay
             running = [.. units];
         }
         await Task.WhenAll(running).WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
+        await flushing.ContinueWith(_ => { }, TaskScheduler.Default);
         // What the transport confirmed must not be published again by the next holder.
         try
         {
@@ -270,7 +284,9 @@ public sealed class OutboxRelay
         backingOff.Clear();
         known.Clear();
         pendingMarks.Clear();
-        cursor = 0;
+        held.Clear();
+        contiguousUpTo = 0;
+        positioned = false;
         waitingRows = skippedRows = skippedDuringSweep = rowsInFlight = 0;
         sweepPosition = null;
         sweepWanted = false;
@@ -280,11 +296,26 @@ public sealed class OutboxRelay
     private async Task<TimeSpan> PassAsync(CancellationToken cancellationToken)
     {
         var now = DateTimeOffset.UtcNow;
-        // Marks are committed in batches: a pass waiting on the disk for every few rows would slow publishing down.
-        if (pendingMarks.Count >= options.RelayReadBatch / 2 || now - lastFlushAt >= TimeSpan.FromMilliseconds(20))
+        // Marks are committed while the relay goes on publishing, one flush at a time: whatever is accepted during one
+        // flush's fsync goes into the next, so the batches grow with the load and a pass never waits on the disk.
+        var wait = options.RelayPollInterval;
+        if (flushing.IsCompleted)
         {
-            lastFlushAt = now;
-            await FlushMarksAsync(cancellationToken);
+            if (flushing.IsFaulted)
+            {
+                logger.LogWarning(flushing.Exception!.GetBaseException(), "Outbox relay of {Source}: could not mark published rows sent; retrying.", Source);
+                flushing = Task.CompletedTask;
+                nextFlushAt = now + TimeSpan.FromMilliseconds(200);   // the ids are pending again; do not spin on a failing database
+            }
+            if (pendingMarks.Count > 0 && now >= nextFlushAt)
+            {
+                flushing = FlushMarksAsync(cancellationToken);
+                _ = flushing.ContinueWith(_ => Wake(), TaskScheduler.Default);
+            }
+            else if (pendingMarks.Count > 0)
+            {
+                wait = nextFlushAt - now;
+            }
         }
         if (now >= statsDueAt)
         {
@@ -292,30 +323,37 @@ public sealed class OutboxRelay
             statsDueAt = now.AddSeconds(1);
         }
 
-        var wait = options.RelayPollInterval;
-        int room;
+        int room, heldRows;
         lock (gate)
         {
-            room = options.RelayMaxBufferedRows - waitingRows - skippedRows;
+            heldRows = held.Count;
+            room = options.RelayMaxBufferedRows - waitingRows - skippedRows - heldRows;
         }
         if (room > 0)
         {
-            var want = Math.Min(options.RelayReadBatch, room);
-            var rows = await outbox.ReadUnsentAsync(want, cursor, cancellationToken);
+            // Held rows come back with the read (they are above the hole it starts at): read past them.
+            var want = Math.Min(options.RelayReadBatch, room) + heldRows;
+            var rows = await outbox.ReadUnsentAsync(want, contiguousUpTo, cancellationToken);
             lock (gate)
             {
-                foreach (var row in rows)
-                {
-                    Take(row, sweeping: false);
-                }
-                if (rows.Count > 0)
-                {
-                    cursor = Math.Max(cursor, rows[^1].Id);
-                }
+                TakeAfterCursor(rows, DateTimeOffset.UtcNow);
             }
             if (rows.Count == want)
             {
                 wait = TimeSpan.Zero;   // more rows are there
+            }
+        }
+        lock (gate)
+        {
+            if (held.Count > 0)
+            {
+                // A hole: look again shortly for the row that fills it; publish past it once the wait is over.
+                var now2 = DateTimeOffset.UtcNow;
+                ReleaseHolesOlderThan(now2 - options.RelayLateCommitWait);
+                if (held.Count > 0)
+                {
+                    wait = Min(wait, Min(TimeSpan.FromMilliseconds(20), held.Values[0].FirstSeen + options.RelayLateCommitWait - now2));
+                }
             }
         }
 
@@ -328,18 +366,27 @@ public sealed class OutboxRelay
         }
         if (sweepPosition is { } from)
         {
+            lock (gate)
+            {
+                markedDuringSweepRead = [];
+            }
             var rows = await outbox.ReadUnsentAsync(options.RelayReadBatch, from, cancellationToken);
             lock (gate)
             {
+                var marked = markedDuringSweepRead!;
+                markedDuringSweepRead = null;
                 var done = rows.Count < options.RelayReadBatch;
                 foreach (var row in rows)
                 {
-                    if (row.Id > cursor)
+                    if (row.Id > contiguousUpTo)
                     {
-                        done = true;   // the cursor's side: read by the next pass
+                        done = true;   // the cursor's side: read (or held) by the fast path
                         break;
                     }
-                    Take(row, sweeping: true);
+                    if (!marked.Contains(row.Id))
+                    {
+                        Take(row, sweeping: true);
+                    }
                     sweepPosition = row.Id;
                 }
                 if (done)
@@ -391,6 +438,56 @@ public sealed class OutboxRelay
         }
         // Finished publishes wake the relay; otherwise the next pass is at the poll (or when a backoff or the sweep is due).
         return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
+    }
+
+    /// <summary>Rows read after the cursor: contiguous ones go to their partitions, rows above a missing id are held.</summary>
+    private void TakeAfterCursor(IReadOnlyList<OutboxRecord> rows, DateTimeOffset now)
+    {
+        if (!positioned && rows.Count > 0)
+        {
+            // Below the first unsent row of a new term everything counts as sent (a row still being committed there is
+            // a late commit, left to the sweep).
+            contiguousUpTo = rows[0].Id - 1;
+            positioned = true;
+        }
+        foreach (var row in rows)
+        {
+            if (row.Id <= contiguousUpTo || held.ContainsKey(row.Id))
+            {
+                continue;
+            }
+            if (row.Id == contiguousUpTo + 1)
+            {
+                Take(row, sweeping: false);
+                contiguousUpTo = row.Id;
+                ReleaseContiguousHeld();
+            }
+            else
+            {
+                held.Add(row.Id, (row, now));
+            }
+        }
+    }
+
+    /// <summary>Declares the hole below the lowest held row unused once it has waited long enough, and releases what follows.</summary>
+    private void ReleaseHolesOlderThan(DateTimeOffset firstSeenBefore)
+    {
+        while (held.Count > 0 && held.Values[0].FirstSeen <= firstSeenBefore)
+        {
+            contiguousUpTo = held.Keys[0] - 1;
+            ReleaseContiguousHeld();
+        }
+    }
+
+    private void ReleaseContiguousHeld()
+    {
+        while (held.Count > 0 && held.Keys[0] == contiguousUpTo + 1)
+        {
+            var row = held.Values[0].Row;
+            held.RemoveAt(0);
+            Take(row, sweeping: false);
+            contiguousUpTo = row.Id;
+        }
     }
 
     /// <summary>Keeps a row read from the outbox in its partition's queue, in id order, unless it is known or must stay in the database.</summary>
@@ -623,6 +720,7 @@ public sealed class OutboxRelay
             foreach (var id in ids)
             {
                 known.Remove(id);
+                markedDuringSweepRead?.Add(id);
             }
         }
     }
