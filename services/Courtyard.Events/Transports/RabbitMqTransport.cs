@@ -20,8 +20,11 @@ public sealed class RabbitMqTransportOptions
     /// <summary>Unacked deliveries per consumer channel.</summary>
     public ushort Prefetch { get; set; } = 512;
 
-    /// <summary>Partitions handled in parallel per consumer.</summary>
-    public int LanesPerConsumer { get; set; } = 64;
+    /// <summary>
+    /// Partitions handled in parallel per consumer. More lanes put more effects into each storage group commit
+    /// (256 measured ~15 % faster than 64 with 256 busy courtyards); a lane is a channel and a task, little memory.
+    /// </summary>
+    public int LanesPerConsumer { get; set; } = 256;
 
     /// <summary>A publish not confirmed by the broker within this time counts as failed (the relay retries it).</summary>
     public TimeSpan ConfirmTimeout { get; set; } = TimeSpan.FromSeconds(15);
@@ -308,6 +311,13 @@ public sealed class RabbitMqTransport : IEventTransport
         private readonly PartitionLanes<RabbitDelivery> lanes;
         private readonly SemaphoreSlim ackLock = new(1, 1);
         private readonly List<string> consumerTags = [];
+        // Ack coalescing: delivery tags received and not yet settled, and successes not yet acked (guarded by settleGate).
+        private readonly object settleGate = new();
+        private readonly SortedSet<ulong> unsettled = [];
+        private readonly List<ulong> pendingAcks = [];
+        private readonly SemaphoreSlim ackSignal = new(0, 1);
+        private readonly CancellationTokenSource stopAcking = new();
+        private readonly Task ackLoop;
 
         public RabbitConsumer(RabbitMqTransport owner, Subscription subscription, IChannel channel)
         {
@@ -319,6 +329,7 @@ public sealed class RabbitMqTransport : IEventTransport
                     new IncomingEvent(delivery.Topic, delivery.Body, delivery.BrokerDeliveryCount + attempt, delivery.Redelivered || attempt > 1), token),
                 SettleAsync,
                 _ => { });   // left unacked: the broker redelivers it to the next consumer
+            ackLoop = Task.Run(RunAckLoopAsync);
         }
 
         public async Task ConsumeAsync(string queue, CancellationToken cancellationToken)
@@ -329,6 +340,10 @@ public sealed class RabbitMqTransport : IEventTransport
                 // The body buffer is only valid during this callback.
                 var partition = args.BasicProperties.Headers?.TryGetValue(PartitionHeader, out var value) == true ? AsString(value) : "";
                 var brokerCount = args.BasicProperties.Headers?.TryGetValue("x-delivery-count", out var count) == true && count is long n ? (int)n : 0;
+                lock (settleGate)
+                {
+                    unsettled.Add(args.DeliveryTag);
+                }
                 lanes.Enqueue(partition, new RabbitDelivery(args.RoutingKey, args.Body.ToArray(), args.DeliveryTag, args.Redelivered, brokerCount));
                 return Task.CompletedTask;
             };
@@ -337,22 +352,123 @@ public sealed class RabbitMqTransport : IEventTransport
 
         private async Task SettleAsync(RabbitDelivery delivery, DeliveryResult result)
         {
+            if (result == DeliveryResult.Success)
+            {
+                lock (settleGate)
+                {
+                    unsettled.Remove(delivery.DeliveryTag);
+                    pendingAcks.Add(delivery.DeliveryTag);
+                }
+                SignalAckLoop();
+                return;
+            }
             await ackLock.WaitAsync();
             try
             {
-                if (result == DeliveryResult.Success)
-                {
-                    await channel.BasicAckAsync(delivery.DeliveryTag, multiple: false);
-                }
-                else
-                {
-                    await channel.BasicNackAsync(delivery.DeliveryTag, multiple: false, requeue: false);   // to the dead-letter exchange
-                }
+                await channel.BasicNackAsync(delivery.DeliveryTag, multiple: false, requeue: false);   // to the dead-letter exchange
             }
             catch (Exception e)
             {
                 // The channel went away with the connection: the broker redelivers; the inbox answers the repeat.
                 owner.logger.LogDebug(e, "Consumer {Consumer}: could not settle delivery {Tag}; the broker will redeliver it.", subscription.Consumer, delivery.DeliveryTag);
+            }
+            finally
+            {
+                ackLock.Release();
+            }
+            lock (settleGate)
+            {
+                unsettled.Remove(delivery.DeliveryTag);   // only after the nack went out: a later multiple ack must not cover it
+            }
+            SignalAckLoop();
+        }
+
+        private void SignalAckLoop()
+        {
+            try
+            {
+                if (ackSignal.CurrentCount == 0)
+                {
+                    ackSignal.Release();
+                }
+            }
+            catch (SemaphoreFullException)
+            {
+            }
+        }
+
+        /// <summary>
+        /// Acks successes in as few frames as possible: everything below the oldest delivery still being handled goes in
+        /// one ack with multiple=true (lanes finish out of order, a group commit settles many at once). Successes above it
+        /// wait for it, unless they would hold half the prefetch window (a delivery retrying on its lane): then each is
+        /// acked alone so other courtyards keep flowing.
+        /// </summary>
+        private async Task RunAckLoopAsync()
+        {
+            var token = stopAcking.Token;
+            while (!token.IsCancellationRequested)
+            {
+                try
+                {
+                    await ackSignal.WaitAsync(token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                await FlushAcksAsync(final: false);
+            }
+        }
+
+        private async Task FlushAcksAsync(bool final)
+        {
+            ulong upTo = 0;
+            List<ulong>? alone = null;
+            lock (settleGate)
+            {
+                if (pendingAcks.Count == 0)
+                {
+                    return;
+                }
+                var oldestUnsettled = unsettled.Count > 0 ? unsettled.Min : ulong.MaxValue;
+                var held = new List<ulong>();
+                foreach (var tag in pendingAcks)
+                {
+                    if (tag < oldestUnsettled)
+                    {
+                        upTo = Math.Max(upTo, tag);
+                    }
+                    else
+                    {
+                        held.Add(tag);
+                    }
+                }
+                pendingAcks.Clear();
+                if (final || held.Count >= Math.Max(1, owner.options.Prefetch / 2))
+                {
+                    alone = held;
+                }
+                else
+                {
+                    pendingAcks.AddRange(held);
+                }
+            }
+            await ackLock.WaitAsync();
+            try
+            {
+                if (upTo != 0)
+                {
+                    await channel.BasicAckAsync(upTo, multiple: true);
+                }
+                foreach (var tag in alone ?? [])
+                {
+                    await channel.BasicAckAsync(tag, multiple: false);
+                }
+            }
+            catch (Exception e)
+            {
+                // The channel went away with the connection: the broker redelivers; the inbox answers the repeat.
+                owner.logger.LogDebug(e, "Consumer {Consumer}: could not ack up to delivery {Tag}; the broker will redeliver.", subscription.Consumer, upTo);
             }
             finally
             {
@@ -381,6 +497,9 @@ public sealed class RabbitMqTransport : IEventTransport
                 }
             }
             await lanes.DisposeAsync();
+            await stopAcking.CancelAsync();
+            await ackLoop;
+            await FlushAcksAsync(final: true);
             try
             {
                 await channel.CloseAsync();
