@@ -8,6 +8,7 @@ using Courtyard.Events;
 using Courtyard.Events.Testing;
 using Courtyard.Events.Transports;
 using Courtyard.Storage;
+using Courtyard.Testing;
 using Courtyard.Storage.Sqlite;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
@@ -33,10 +34,10 @@ public static class EventsBenchmark
         var events = int.Parse(options.GetValueOrDefault("events", "20000"));
         var latencySeconds = double.Parse(options.GetValueOrDefault("latency-s", "8"), System.Globalization.CultureInfo.InvariantCulture);
         var partitions = int.Parse(options.GetValueOrDefault("partitions", "256"));
-        var root = FindRepositoryRoot();
+        var root = RepositoryRoot.Path;
         var output = options.GetValueOrDefault("out", Path.Combine(root, "bench", "results", "events.json"));
         var url = options.GetValueOrDefault("rabbit") ?? Environment.GetEnvironmentVariable("COURTYARD_TEST_RABBITMQ") ?? await StartRabbitMqAsync(root);
-        var machine = MachineInfo();
+        var machine = BenchMachine.Describe();
 
         Console.WriteLine($"events benchmark: {events} events, {partitions} courtyards, latency phase {latencySeconds} s, RabbitMQ {url}");
         var raw = await RawRabbitMqAsync(url, events);
@@ -384,24 +385,6 @@ public static class EventsBenchmark
         return output.Trim().Split('\n').Last();
     }
 
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Platform.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Platform.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("Run from inside the repository (Platform.sln not found).");
-    }
 
     private static Dictionary<string, string> ParseOptions(string[] args)
     {
@@ -413,37 +396,4 @@ public static class EventsBenchmark
         return result;
     }
 
-    private static Dictionary<string, string> MachineInfo()
-    {
-        static string Grep(string file, string prefix)
-        {
-            try
-            {
-                return File.ReadLines(file).FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown";
-            }
-            catch (IOException)
-            {
-                return "unknown";
-            }
-        }
-        string load;
-        try
-        {
-            load = string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-        }
-        catch (IOException)
-        {
-            load = "unknown";
-        }
-        return new()
-        {
-            ["cores"] = Environment.ProcessorCount.ToString(),
-            ["cpu"] = Grep("/proc/cpuinfo", "model name"),
-            ["memory"] = Grep("/proc/meminfo", "MemTotal"),
-            ["os"] = RuntimeInformation.OSDescription,
-            ["dotnet"] = RuntimeInformation.FrameworkDescription,
-            ["gc"] = System.Runtime.GCSettings.IsServerGC ? "server" : "workstation",
-            ["loadAverageAtStart"] = load,
-        };
-    }
 }

@@ -7,6 +7,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Courtyard.Grains;
+using Courtyard.Testing;
 using Courtyard.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,7 +25,7 @@ public static class GrainsBenchmark
         var skipPostgres = args.Contains("--no-postgres");
         var duration = TimeSpan.FromSeconds(seconds);
 
-        var machine = MachineInfo();
+        var machine = BenchMachine.Describe();
         Console.WriteLine($"Grains benchmark on {machine["cpu"]} ({machine["cores"]} cores), {machine["memory"]}, {machine["os"]}, {machine["dotnet"]}");
 
         var overhead = await MeasureCallOverheadAsync();
@@ -68,7 +69,7 @@ public static class GrainsBenchmark
             Console.WriteLine($"{row.Database,-11} {row.Path,-34} {row.Callers,7} {row.PerSecond,10:F0} {row.P50Ms,8:F2} {row.P99Ms,8:F2}");
         Console.WriteLine();
         Console.WriteLine($"memory per idle small activation ({memory.Activations:N0} activations): {memory.BytesPerActivation:F0} B");
-        Console.WriteLine($"load average at start {machine["loadAverageAtStart"]}, at end {LoadAverage()} (on {machine["cores"]} cores)");
+        Console.WriteLine($"load average at start {machine["loadAverageAtStart"]}, at end {BenchMachine.LoadAverage()} (on {machine["cores"]} cores)");
 
         var results = new
         {
@@ -80,10 +81,10 @@ public static class GrainsBenchmark
             callOverhead = overhead,
             durableWrites = rows,
             idleActivationMemory = memory,
-            loadAverageAtEnd = LoadAverage(),
+            loadAverageAtEnd = BenchMachine.LoadAverage(),
             targets = new { durableWritesPerSecondAt256Callers = 10_000, bytesPerIdleActivation = 4096 },
         };
-        var output = Path.Combine(FindRepositoryRoot(), "bench", "results", "grains.json");
+        var output = Path.Combine(RepositoryRoot.Path, "bench", "results", "grains.json");
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
         await File.WriteAllTextAsync(output, JsonSerializer.Serialize(results, new JsonSerializerOptions
         {
@@ -295,7 +296,7 @@ public static class GrainsBenchmark
 
     private static async Task<string> StartPostgresAsync()
     {
-        var script = Path.Combine(FindRepositoryRoot(), "scripts", "postgres.sh");
+        var script = Path.Combine(RepositoryRoot.Path, "scripts", "postgres.sh");
         using var process = Process.Start(new ProcessStartInfo("bash", [script, "start"]) { RedirectStandardOutput = true })!;
         var output = await process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync();
@@ -303,50 +304,6 @@ public static class GrainsBenchmark
         return output.Trim().Split('\n').Last().Trim();
     }
 
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Platform.sln"))) return dir.FullName;
-        return Directory.GetCurrentDirectory();
-    }
-
-    // The machine may be shared (other builds and tests): the load average says how much the figures are disturbed.
-    private static string LoadAverage()
-    {
-        try
-        {
-            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-        }
-        catch (IOException)
-        {
-            return "unknown";
-        }
-    }
-
-    private static Dictionary<string, string> MachineInfo()
-    {
-        static string Grep(string file, string prefix)
-        {
-            try
-            {
-                return File.ReadLines(file).FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown";
-            }
-            catch (IOException)
-            {
-                return "unknown";
-            }
-        }
-        return new()
-        {
-            ["cores"] = Environment.ProcessorCount.ToString(),
-            ["cpu"] = Grep("/proc/cpuinfo", "model name"),
-            ["memory"] = Grep("/proc/meminfo", "MemTotal"),
-            ["os"] = RuntimeInformation.OSDescription,
-            ["dotnet"] = RuntimeInformation.FrameworkDescription,
-            ["gc"] = System.Runtime.GCSettings.IsServerGC ? "server" : "workstation",
-            ["loadAverageAtStart"] = LoadAverage(),
-        };
-    }
 
     public interface IBenchGrain : IGrainWithStringKey
     {

@@ -39,7 +39,7 @@ public static class GrpcBenchmark
     {
         var settings = Settings.Parse(args);
         await NodePeers.EnsureInstalledAsync();
-        string loadBefore = ReadLoadAverage();
+        string loadBefore = BenchMachine.LoadAverage();
 
         await using var ourServer = ChildProcess.Start(SelfCommand.FileName, [.. SelfCommand.Arguments, "grpc-server", "--port", "0"], RepositoryRoot.Path);
         await using var nodeServer = ChildProcess.Start("node", ["server.js", "--port", "0"], NodePeers.Directory);
@@ -58,7 +58,7 @@ public static class GrpcBenchmark
             }
         }
 
-        var report = BuildReport(cells, settings, loadBefore, ReadLoadAverage(), await NodeVersionAsync());
+        var report = BuildReport(cells, settings, loadBefore, BenchMachine.LoadAverage(), await NodeVersionAsync());
         PrintTable(cells, report);
         System.IO.Directory.CreateDirectory(Path.GetDirectoryName(settings.OutputPath)!);
         await File.WriteAllTextAsync(settings.OutputPath, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n");
@@ -237,7 +237,6 @@ public static class GrpcBenchmark
         return line is null ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024) : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
     }
 
-    private static string ReadLoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     private static async Task<string> NodeVersionAsync() =>
         (await ChildProcess.RunToEndAsync("node", ["--version"], NodePeers.Directory, TimeSpan.FromSeconds(10))).StandardOutput.Trim();
