@@ -1,11 +1,18 @@
+using Orleans;
+using Orleans.Storage;
+
 namespace Courtyard.Storage;
 
 // The contract every storage provider (SQLite, PostgreSQL) implements and the shared conformance suite checks.
 // Grains use IStateStore; the event bus uses the outbox, inbox and dead-letter stores. A state write, the outbox
 // rows it appends and the inbox mark it consumes are committed in ONE transaction.
 
-/// <summary>A grain's persisted state as stored: opaque bytes and an integer version used as the ETag.</summary>
-public sealed record StoredState(string StateType, string Key, byte[] Data, long Version);
+/// <summary>
+/// A grain's persisted state as stored: opaque bytes and an integer version used as the ETag. <see cref="Data"/> is
+/// null when the state was cleared: the row stays as a tombstone whose version keeps increasing, so a writer holding
+/// a version from before the clear still conflicts.
+/// </summary>
+public sealed record StoredState(string StateType, string Key, byte[]? Data, long Version);
 
 /// <summary>An integration event to publish, appended in the same transaction as the state change that caused it.</summary>
 /// <param name="Partition">Ordering key (the courtyard id): events of one partition are published in commit order.</param>
@@ -24,8 +31,8 @@ public sealed record InboxMark(string Consumer, string Source, string EventId);
 
 /// <summary>
 /// One unit of the storage transaction. <see cref="ExpectedVersion"/> is 0 when the caller believes no row exists.
-/// <see cref="Data"/> null means "clear the state" (delete the row). On success the row's version is ExpectedVersion + 1
-/// (a cleared row's version is gone; the next write expects 0 again).
+/// <see cref="Data"/> null means "clear the state": the row becomes a tombstone at ExpectedVersion + 1. On success the
+/// row's version is ExpectedVersion + 1 (clearing a state that never existed, expecting 0, writes nothing and yields 0).
 /// </summary>
 public sealed class StateWrite
 {
@@ -48,26 +55,14 @@ public enum WriteOutcome
 
 public sealed record WriteResult(WriteOutcome Outcome, long NewVersion, IReadOnlyList<long> OutboxIds);
 
-/// <summary>
-/// The stored version differs from the expected one: someone else wrote in between. Nothing was written.
-/// Grains drop their activation on it (the next call reloads); gRPC callers see ABORTED.
-/// </summary>
-public sealed class InconsistentStateException(string stateType, string key, long expectedVersion, long? storedVersion)
-    : Exception($"State {stateType}/{key} changed underneath: expected version {expectedVersion}, stored {(storedVersion?.ToString() ?? "none")}.")
-{
-    public string StateType { get; } = stateType;
-    public string Key { get; } = key;
-    public long ExpectedVersion { get; } = expectedVersion;
-    public long? StoredVersion { get; } = storedVersion;
-}
-
 public interface IStateStore
 {
     Task<StoredState?> ReadAsync(string stateType, string key, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Commits the write durably (group-committed with concurrent writes; acknowledged only once on disk).
-    /// Throws <see cref="InconsistentStateException"/> on a version mismatch, leaving nothing written.
+    /// Throws Orleans' <see cref="InconsistentStateException"/> on a version mismatch, leaving nothing written, and
+    /// <see cref="StorageOutcomeUnknownException"/> when the connection failed while the commit may have happened.
     /// </summary>
     Task<WriteResult> WriteAsync(StateWrite write, CancellationToken cancellationToken = default);
 }
@@ -90,6 +85,14 @@ public interface IOutboxStore
     /// <summary>Appends rows in their own transaction (for events not tied to a state change).</summary>
     Task<IReadOnlyList<long>> AppendAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken = default);
     Task<OutboxStats> GetStatsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A task that completes the next time outbox rows commit through this provider, whichever path wrote them (a
+    /// state write, a journal append, <see cref="AppendAsync"/>). Take it <em>before</em> reading unsent rows and await it
+    /// when the read found nothing: a commit landing between the read and the wait has then already completed it.
+    /// Rows committed by another process on the same database are not signalled; a relay still polls for those.
+    /// </summary>
+    Task NextCommit();
 
     /// <summary>
     /// Deletes rows marked sent before <paramref name="sentBefore"/> (in chunks, so writers are not held up); unsent
@@ -143,37 +146,6 @@ public interface IDeadLetterStore
     Task<long> CountAsync(CancellationToken cancellationToken = default);
 }
 
-/// <summary>A durable reminder: wakes grain (GrainType, Key) at DueAt, then every Period if set.</summary>
-public sealed record ReminderRecord(string GrainType, string Key, string Name, DateTimeOffset DueAt, TimeSpan? Period);
-
-/// <summary>
-/// Durable reminders, polled by the grain runtime. Firing is at least once: a poller claims a due reminder by moving
-/// its DueAt to a lease time (compare-and-set on the old DueAt, so only one process of several fires it), fires it,
-/// then reschedules (periodic) or removes it (one-shot). A crash between claim and completion fires it again at the lease.
-/// </summary>
-public interface IReminderStore
-{
-    Task UpsertAsync(ReminderRecord reminder, CancellationToken cancellationToken = default);
-    Task<bool> RemoveAsync(string grainType, string key, string name, CancellationToken cancellationToken = default);
-    Task<IReadOnlyList<ReminderRecord>> ListAsync(string grainType, string key, CancellationToken cancellationToken = default);
-    /// <summary>Reminders with DueAt at or before <paramref name="now"/>, earliest first.</summary>
-    Task<IReadOnlyList<ReminderRecord>> ReadDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken = default);
-    /// <summary>Sets DueAt to <paramref name="newDueAt"/> only if it is still <paramref name="reminder"/>.DueAt; true when this caller won.</summary>
-    Task<bool> TryRescheduleAsync(ReminderRecord reminder, DateTimeOffset newDueAt, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// Removes the reminder only if its DueAt is still <paramref name="reminder"/>.DueAt (compare-and-delete), so a poller
-    /// finishing a one-shot reminder cannot delete a registration the grain renewed meanwhile; true when removed.
-    /// The SQLite and PostgreSQL providers do this atomically; this default (for other implementations) is not atomic.
-    /// </summary>
-    async Task<bool> TryRemoveAsync(ReminderRecord reminder, CancellationToken cancellationToken = default)
-    {
-        var current = await ListAsync(reminder.GrainType, reminder.Key, cancellationToken);
-        return current.Any(r => r.Name == reminder.Name && r.DueAt == reminder.DueAt)
-            && await RemoveAsync(reminder.GrainType, reminder.Key, reminder.Name, cancellationToken);
-    }
-}
-
 /// <summary>One database (a service owns one): all the stores over it, created and migrated on open.</summary>
 public interface IStorageProvider : IAsyncDisposable
 {
@@ -181,5 +153,8 @@ public interface IStorageProvider : IAsyncDisposable
     IOutboxStore Outbox { get; }
     IInboxStore Inbox { get; }
     IDeadLetterStore DeadLetters { get; }
-    IReminderStore Reminders { get; }
+    /// <summary>Event journals of JournaledGrains (see Journal/).</summary>
+    IJournalStore Journal { get; }
+    /// <summary>This database's reminders, as Orleans reads and writes them (see Orleans/CourtyardReminderTable.cs).</summary>
+    IReminderTable Reminders { get; }
 }

@@ -82,6 +82,7 @@ internal sealed class Outcome<TResult>
 /// The more writers wait, the more one fsync serves, so throughput grows with load.
 /// With several writer loops, each operation goes to the loop of its partition (e.g. its key), so writes to one key
 /// stay in arrival order and two loops never touch the same row.
+/// The queue is bounded: when it is full, callers wait for room (back-pressure) instead of queueing without limit.
 /// </summary>
 internal sealed class GroupCommitQueue<TOperation> : IAsyncDisposable where TOperation : PendingOperation
 {
@@ -90,30 +91,58 @@ internal sealed class GroupCommitQueue<TOperation> : IAsyncDisposable where TOpe
     private readonly Func<TOperation, int>? partitionOf;
     private readonly int maxBatchSize;
     private readonly Task[] writers;
+    private int queued;
 
     /// <param name="commitBatch">Applies the batch in one transaction and records each operation's outcome. It throws
     /// only when no outcome could be determined; then every operation of the batch fails with that error.</param>
+    /// <param name="capacity">Operations waiting per writer loop before callers have to wait for room.</param>
     /// <param name="partitionOf">With several writers: a hash choosing the operation's writer.</param>
-    public GroupCommitQueue(Func<List<TOperation>, Task> commitBatch, int maxBatchSize, int writerCount = 1, Func<TOperation, int>? partitionOf = null)
+    public GroupCommitQueue(Func<List<TOperation>, Task> commitBatch, int maxBatchSize, int capacity, int writerCount = 1, Func<TOperation, int>? partitionOf = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(writerCount, 1);
         if (writerCount > 1) ArgumentNullException.ThrowIfNull(partitionOf);
         this.commitBatch = commitBatch;
         this.partitionOf = partitionOf;
         this.maxBatchSize = maxBatchSize;
         channels = Enumerable.Range(0, writerCount)
-            .Select(_ => Channel.CreateUnbounded<TOperation>(new UnboundedChannelOptions { SingleReader = true }))
+            .Select(_ => Channel.CreateBounded<TOperation>(new BoundedChannelOptions(capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait }))
             .ToArray();
         writers = channels.Select(channel => Task.Run(() => WriterLoopAsync(channel.Reader))).ToArray();
     }
 
+    /// <summary>Operations accepted and not yet taken into a batch (never more than capacity × writers).</summary>
+    internal int QueuedCount => Volatile.Read(ref queued);
+
+    /// <summary>Queues the operation, waiting for room while the queue is full. Its outcome arrives through the operation.</summary>
     public void Enqueue(TOperation operation, CancellationToken cancellationToken)
     {
         operation.WatchCancellation(cancellationToken);
         var channel = channels.Length == 1 ? channels[0] : channels[(int)((uint)partitionOf!(operation) % (uint)channels.Length)];
-        if (!channel.Writer.TryWrite(operation))
+        if (channel.Writer.TryWrite(operation))
+        {
+            Interlocked.Increment(ref queued);
+            return;
+        }
+        _ = WaitForRoomAsync(channel.Writer, operation, cancellationToken);
+    }
+
+    private async Task WaitForRoomAsync(ChannelWriter<TOperation> writer, TOperation operation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await writer.WriteAsync(operation, cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref queued);
+        }
+        catch (OperationCanceledException)
+        {
+            // The cancellation callback has already completed the caller's task as cancelled.
+        }
+        catch (ChannelClosedException)
+        {
             operation.Fail(new ObjectDisposedException(nameof(IStorageProvider), "The storage provider is closed."));
+        }
     }
 
     private async Task WriterLoopAsync(ChannelReader<TOperation> reader)
@@ -124,6 +153,7 @@ internal sealed class GroupCommitQueue<TOperation> : IAsyncDisposable where TOpe
             batch.Clear();
             while (batch.Count < maxBatchSize && reader.TryRead(out var operation))
             {
+                Interlocked.Decrement(ref queued);
                 if (operation.TryTake()) batch.Add(operation);
             }
             if (batch.Count == 0) continue;
@@ -145,6 +175,17 @@ internal sealed class GroupCommitQueue<TOperation> : IAsyncDisposable where TOpe
         foreach (var channel in channels) channel.Writer.TryComplete();
         await Task.WhenAll(writers).ConfigureAwait(false);
     }
+}
+
+/// <summary>Completes a task each time outbox rows commit; see <see cref="IOutboxStore.NextCommit"/>.</summary>
+internal sealed class OutboxCommitSignal
+{
+    private TaskCompletionSource next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Next => Volatile.Read(ref next).Task;
+
+    public void Raise() =>
+        Interlocked.Exchange(ref next, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 }
 
 /// <summary>Timestamps as both providers keep them: UTC, whole microseconds (PostgreSQL's precision).</summary>

@@ -72,6 +72,36 @@ internal static class PostgresSchema
         CREATE INDEX IF NOT EXISTS outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL;
         CREATE INDEX IF NOT EXISTS inbox_by_recorded_at ON inbox (recorded_at);
         """,
+        """
+        -- Migration 3. Clearing keeps a tombstone (data NULL) whose version only increases: a writer holding a version
+        -- from before the clear must still conflict.
+        ALTER TABLE grain_state ALTER COLUMN data DROP NOT NULL;
+        -- Reminders as Orleans' IReminderTable keeps them (the old table served the grain runtime Orleans replaced).
+        DROP TABLE IF EXISTS reminders;
+        CREATE TABLE reminders (
+            grain_id text NOT NULL,
+            name text NOT NULL,
+            grain_hash bigint NOT NULL,
+            start_at timestamptz NOT NULL,
+            period_ticks bigint NOT NULL,
+            etag bigint NOT NULL,
+            PRIMARY KEY (grain_id, name));
+        CREATE INDEX reminders_by_hash ON reminders (grain_hash);
+        -- Journals of JournaledGrains: one head row per stream (version, latest snapshot), the events by version.
+        CREATE TABLE journal_streams (
+            stream text PRIMARY KEY,
+            version bigint NOT NULL,
+            snapshot bytea,
+            snapshot_version bigint NOT NULL,
+            last_batch uuid NOT NULL,
+            updated_at timestamptz NOT NULL DEFAULT now()
+        ) WITH (fillfactor = 80);
+        CREATE TABLE journal_events (
+            stream text NOT NULL,
+            version bigint NOT NULL,
+            data bytea NOT NULL,
+            PRIMARY KEY (stream, version));
+        """,
     ];
 
     // Serializes concurrent migrations of one database (two replicas starting at once).
@@ -111,6 +141,10 @@ internal static class PostgresSchema
     }
 
     public const string ReadState = "SELECT data, version FROM grain_state WHERE state_type = $1 AND key = $2";
+    public const string ReadStateVersion = "SELECT version FROM grain_state WHERE state_type = $1 AND key = $2";
+    public const string ReadJournalVersion = "SELECT version FROM journal_streams WHERE stream = $1";
+    public const string ReadJournalHead = "SELECT version, snapshot, snapshot_version, last_batch FROM journal_streams WHERE stream = $1";
+    public const string ReadJournalEvents = "SELECT data FROM journal_events WHERE stream = $1 AND version > $2 AND version <= $3 ORDER BY version";
 
     // Answered from the partial index outbox_unsent (id > $2 is its range condition).
     public const string ReadUnsentOutbox =
@@ -160,15 +194,17 @@ internal static class PostgresSchema
 
     public const string UpsertReminder =
         """
-        INSERT INTO reminders (grain_type, key, name, due_at, period) VALUES ($1, $2, $3, $4, $5)
-        ON CONFLICT (grain_type, key, name) DO UPDATE SET due_at = excluded.due_at, period = excluded.period
+        INSERT INTO reminders (grain_id, name, grain_hash, start_at, period_ticks, etag) VALUES ($1, $2, $3, $4, $5, 1)
+        ON CONFLICT (grain_id, name) DO UPDATE SET grain_hash = excluded.grain_hash, start_at = excluded.start_at,
+            period_ticks = excluded.period_ticks, etag = reminders.etag + 1
+        RETURNING etag
         """;
-    public const string DeleteReminder = "DELETE FROM reminders WHERE grain_type = $1 AND key = $2 AND name = $3";
-    public const string DeleteReminderIfDue = "DELETE FROM reminders WHERE grain_type = $1 AND key = $2 AND name = $3 AND due_at = $4";
-    public const string RescheduleReminder =
-        "UPDATE reminders SET due_at = $5 WHERE grain_type = $1 AND key = $2 AND name = $3 AND due_at = $4";
-    public const string ListReminders =
-        "SELECT grain_type, key, name, due_at, period FROM reminders WHERE grain_type = $1 AND key = $2 ORDER BY name";
-    public const string ReadDueReminders =
-        "SELECT grain_type, key, name, due_at, period FROM reminders WHERE due_at <= $1 ORDER BY due_at, grain_type, key, name LIMIT $2";
+    public const string DeleteReminder = "DELETE FROM reminders WHERE grain_id = $1 AND name = $2 AND etag = $3";
+    // start_at as microseconds since 1970, as ReminderRows reads it.
+    private const string ReminderColumns = "grain_id, name, (extract(epoch FROM start_at) * 1000000)::bigint, period_ticks, etag";
+    public const string ReadRemindersOfGrain = $"SELECT {ReminderColumns} FROM reminders WHERE grain_id = $1";
+    public const string ReadReminder = $"SELECT {ReminderColumns} FROM reminders WHERE grain_id = $1 AND name = $2";
+    public const string ReadRemindersInRange = $"SELECT {ReminderColumns} FROM reminders WHERE grain_hash > $1 AND grain_hash <= $2";
+    public const string ReadRemindersOutsideRange = $"SELECT {ReminderColumns} FROM reminders WHERE grain_hash > $1 OR grain_hash <= $2";
+    public const string ClearReminders = "DELETE FROM reminders";
 }

@@ -4,34 +4,43 @@ using NpgsqlTypes;
 namespace Courtyard.Storage.Postgres;
 
 /// <summary>
-/// The production provider: one PostgreSQL database per service, default durability (fsync, synchronous_commit on).
+/// The production provider: one PostgreSQL database per service. Its connections run with synchronous_commit = on
+/// whatever the server's or database's default, and it refuses a server running with fsync = off.
 /// State writes are group-committed by a few writer loops, each batch one transaction; the other stores run their
 /// statements directly on pooled connections.
 /// </summary>
 public sealed class PostgresStorageProvider : IStorageProvider
 {
     private readonly NpgsqlDataSource dataSource;
-    private readonly GroupCommitQueue<PendingStateWrite> queue;
+    private readonly GroupCommitQueue<PendingPostgresWrite> queue;
     private int disposed;
 
     private PostgresStorageProvider(NpgsqlDataSource dataSource, StorageOptions options)
     {
         this.dataSource = dataSource;
-        var writer = new PostgresStateWriter(dataSource);
-        queue = new GroupCommitQueue<PendingStateWrite>(writer.CommitBatchAsync, options.MaxBatchSize, options.PostgresWriterConnections,
-            pending => HashCode.Combine(StringComparer.Ordinal.GetHashCode(pending.Write.StateType), StringComparer.Ordinal.GetHashCode(pending.Write.Key)));
+        var writer = new PostgresStateWriter(dataSource, options, OutboxCommits);
+        queue = new GroupCommitQueue<PendingPostgresWrite>(writer.CommitBatchAsync, options.MaxBatchSize, options.MaxQueuedWrites,
+            options.PostgresWriterConnections,
+            pending => HashCode.Combine(StringComparer.Ordinal.GetHashCode(pending.Row.Table), StringComparer.Ordinal.GetHashCode(pending.Row.Key)));
         State = new PostgresStateStore(this);
         Outbox = new PostgresOutboxStore(this);
         Inbox = new PostgresInboxStore(this);
         DeadLetters = new PostgresDeadLetterStore(this);
-        Reminders = new PostgresReminderStore(this);
+        Journal = new PostgresJournalStore(this);
+        Reminders = new PostgresReminderTable(this);
     }
 
     public IStateStore State { get; }
     public IOutboxStore Outbox { get; }
     public IInboxStore Inbox { get; }
     public IDeadLetterStore DeadLetters { get; }
-    public IReminderStore Reminders { get; }
+    public IJournalStore Journal { get; }
+    public Orleans.IReminderTable Reminders { get; }
+
+    internal OutboxCommitSignal OutboxCommits { get; } = new();
+
+    /// <summary>Writes accepted and waiting for a batch (tests: the queue is bounded).</summary>
+    internal int QueuedWrites => queue.QueuedCount;
 
     /// <summary>Connects, creates or migrates the schema, and starts the writer loops.</summary>
     /// <param name="connectionString">An Npgsql connection string, e.g. <c>Host=127.0.0.1;Port=55432;Username=postgres;Password=…;Database=councils</c>.</param>
@@ -46,9 +55,12 @@ public sealed class PostgresStorageProvider : IStorageProvider
         settings.AutoPrepareMinUsages = Math.Min(settings.AutoPrepareMinUsages, 2);
         // Sessions carry no state of ours; skipping the reset keeps prepared statements and saves a round trip.
         settings.NoResetOnClose = true;
+        // An acknowledged write must be on the server's disk, whatever the server's, database's or role's default says.
+        settings.Options = string.Join(' ', new[] { settings.Options, "-c synchronous_commit=on" }.Where(o => !string.IsNullOrWhiteSpace(o)));
         var dataSource = builder.Build();
         try
         {
+            await CheckDurabilityAsync(dataSource, options, cancellationToken);
             await PostgresSchema.MigrateAsync(dataSource, cancellationToken);
         }
         catch
@@ -59,10 +71,18 @@ public sealed class PostgresStorageProvider : IStorageProvider
         return new PostgresStorageProvider(dataSource, options);
     }
 
-    internal Task<WriteResult> WriteStateAsync(StateWrite write, CancellationToken cancellationToken)
+    /// <summary>With <c>fsync = off</c> a server crash loses acknowledged writes: refuse, unless explicitly allowed.</summary>
+    private static async Task CheckDurabilityAsync(NpgsqlDataSource dataSource, StorageOptions options, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT current_setting('fsync'), current_setting('synchronous_commit')");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        DurabilityCheck.Verify(reader.GetString(0), reader.GetString(1), options.AllowPostgresWithoutFsync);
+    }
+
+    internal Task<WriteResult> WriteAsync(PendingPostgresWrite pending, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<WriteResult>(cancellationToken);
-        var pending = new PendingStateWrite(write);
         queue.Enqueue(pending, cancellationToken);
         return pending.Outcome.Task;
     }
@@ -102,7 +122,7 @@ public sealed class PostgresStorageProvider : IStorageProvider
         }
     }
 
-    internal static NpgsqlParameter<string> Text(string value) => PostgresStateWriter.Text(value);
+    internal static NpgsqlParameter<string> Text(string value) => PostgresStatements.Text(value);
     internal static NpgsqlParameter<long> Bigint(long value) => new() { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = value };
     internal static NpgsqlParameter<int> Integer(int value) => new() { NpgsqlDbType = NpgsqlDbType.Integer, TypedValue = value };
     internal static NpgsqlParameter<DateTimeOffset> Timestamp(DateTimeOffset value) =>
@@ -113,5 +133,20 @@ public sealed class PostgresStorageProvider : IStorageProvider
         if (Interlocked.Exchange(ref disposed, 1) != 0) return;
         await queue.DisposeAsync();
         await dataSource.DisposeAsync();
+    }
+}
+
+/// <summary>The durability settings a PostgreSQL provider insists on, checked when it opens.</summary>
+internal static class DurabilityCheck
+{
+    public static void Verify(string fsync, string synchronousCommit, bool allowWithoutFsync)
+    {
+        if (!string.Equals(synchronousCommit, "on", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidOperationException($"PostgreSQL session runs with synchronous_commit = {synchronousCommit}; the provider needs it on.");
+        if (string.Equals(fsync, "on", StringComparison.OrdinalIgnoreCase) || allowWithoutFsync) return;
+        throw new InvalidOperationException(
+            "PostgreSQL 服务器关闭了 fsync：服务器崩溃时已确认的写入会丢失，因此拒绝使用。\n" +
+            "The PostgreSQL server runs with fsync = off: acknowledged writes would be lost in a server crash, so the storage " +
+            "refuses to open. Turn fsync on, or set StorageOptions.AllowPostgresWithoutFsync for a throwaway test server.");
     }
 }

@@ -8,13 +8,13 @@ internal sealed class PostgresStateStore(PostgresStorageProvider provider) : ISt
 {
     public Task<StoredState?> ReadAsync(string stateType, string key, CancellationToken cancellationToken = default) =>
         provider.QueryAsync(PostgresSchema.ReadState, [Text(stateType), Text(key)], async (reader, ct) =>
-            await reader.ReadAsync(ct) ? new StoredState(stateType, key, reader.GetFieldValue<byte[]>(0), reader.GetInt64(1)) : null,
+            await reader.ReadAsync(ct) ? new StoredState(stateType, key, reader.IsDBNull(0) ? null : reader.GetFieldValue<byte[]>(0), reader.GetInt64(1)) : null,
             cancellationToken);
 
     public Task<WriteResult> WriteAsync(StateWrite write, CancellationToken cancellationToken = default)
     {
         StateWriteValidation.Validate(write);
-        return provider.WriteStateAsync(write, cancellationToken);
+        return provider.WriteAsync(new PendingStateWrite(write), cancellationToken);
     }
 }
 
@@ -47,11 +47,11 @@ internal sealed class PostgresOutboxStore(PostgresStorageProvider provider) : IO
         if (messages.Count == 0) return [];
         NpgsqlParameter[] parameters =
         [
-            PostgresStateWriter.TextArray(messages.Select(m => m.Partition)),
-            PostgresStateWriter.TextArray(messages.Select(m => m.Topic)),
-            PostgresStateWriter.TextArray(messages.Select(m => m.EventType)),
-            PostgresStateWriter.TextArray(messages.Select(m => m.Payload)),
-            PostgresStateWriter.TextArray(messages.Select(m => m.TraceParent)),
+            PostgresStatements.TextArray(messages.Select(m => m.Partition)),
+            PostgresStatements.TextArray(messages.Select(m => m.Topic)),
+            PostgresStatements.TextArray(messages.Select(m => m.EventType)),
+            PostgresStatements.TextArray(messages.Select(m => m.Payload)),
+            PostgresStatements.TextArray(messages.Select(m => m.TraceParent)),
         ];
         var ids = await provider.QueryAsync(PostgresSchema.AppendOutbox, parameters, async (reader, ct) =>
         {
@@ -60,8 +60,11 @@ internal sealed class PostgresOutboxStore(PostgresStorageProvider provider) : IO
             return inserted;
         }, cancellationToken);
         ids.Sort();
+        provider.OutboxCommits.Raise();
         return ids;
     }
+
+    public Task NextCommit() => provider.OutboxCommits.Next;
 
     public Task<OutboxStats> GetStatsAsync(CancellationToken cancellationToken = default) =>
         provider.QueryAsync(PostgresSchema.OutboxStats, [], async (reader, ct) =>
@@ -145,43 +148,66 @@ internal sealed class PostgresDeadLetterStore(PostgresStorageProvider provider) 
         reader.GetInt32(9), reader.GetFieldValue<DateTimeOffset>(10));
 }
 
-internal sealed class PostgresReminderStore(PostgresStorageProvider provider) : IReminderStore
+internal sealed class PostgresJournalStore(PostgresStorageProvider provider) : IJournalStore
 {
-    public Task UpsertAsync(ReminderRecord reminder, CancellationToken cancellationToken = default) =>
-        provider.ExecuteAsync(PostgresSchema.UpsertReminder,
-            [Text(reminder.GrainType), Text(reminder.Key), Text(reminder.Name), Timestamp(reminder.DueAt), Period(reminder.Period)],
-            cancellationToken);
-
-    public async Task<bool> RemoveAsync(string grainType, string key, string name, CancellationToken cancellationToken = default) =>
-        await provider.ExecuteAsync(PostgresSchema.DeleteReminder, [Text(grainType), Text(key), Text(name)], cancellationToken) == 1;
-
-    public async Task<bool> TryRemoveAsync(ReminderRecord reminder, CancellationToken cancellationToken = default) =>
-        await provider.ExecuteAsync(PostgresSchema.DeleteReminderIfDue,
-            [Text(reminder.GrainType), Text(reminder.Key), Text(reminder.Name), Timestamp(reminder.DueAt)], cancellationToken) == 1;
-
-    public Task<IReadOnlyList<ReminderRecord>> ListAsync(string grainType, string key, CancellationToken cancellationToken = default) =>
-        provider.QueryAsync(PostgresSchema.ListReminders, [Text(grainType), Text(key)], ReadAllAsync, cancellationToken);
-
-    public Task<IReadOnlyList<ReminderRecord>> ReadDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken = default) =>
-        provider.QueryAsync(PostgresSchema.ReadDueReminders, [Timestamp(now), Integer(max)], ReadAllAsync, cancellationToken);
-
-    public async Task<bool> TryRescheduleAsync(ReminderRecord reminder, DateTimeOffset newDueAt, CancellationToken cancellationToken = default) =>
-        await provider.ExecuteAsync(PostgresSchema.RescheduleReminder,
-            [Text(reminder.GrainType), Text(reminder.Key), Text(reminder.Name), Timestamp(reminder.DueAt), Timestamp(newDueAt)],
-            cancellationToken) == 1;
-
-    private static NpgsqlParameter Period(TimeSpan? period) => period is { } value
-        ? new NpgsqlParameter<TimeSpan> { NpgsqlDbType = NpgsqlDbType.Interval, TypedValue = StorageTime.Normalize(value) }
-        : new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = DBNull.Value };
-
-    private static async Task<IReadOnlyList<ReminderRecord>> ReadAllAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    public async Task<JournalStream?> ReadAsync(string stream, CancellationToken cancellationToken = default)
     {
-        var reminders = new List<ReminderRecord>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            reminders.Add(new ReminderRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2),
-                reader.GetFieldValue<DateTimeOffset>(3), reader.IsDBNull(4) ? null : reader.GetFieldValue<TimeSpan>(4)));
-        }
-        return reminders;
+        ArgumentException.ThrowIfNullOrEmpty(stream);
+        var head = await provider.QueryAsync(PostgresSchema.ReadJournalHead, [Text(stream)], async (reader, ct) => await reader.ReadAsync(ct)
+            ? (Version: reader.GetInt64(0), Snapshot: reader.IsDBNull(1) ? null : reader.GetFieldValue<byte[]>(1), SnapshotVersion: reader.GetInt64(2),
+                LastBatch: reader.GetGuid(3))
+            : default((long Version, byte[]? Snapshot, long SnapshotVersion, Guid LastBatch)?), cancellationToken);
+        if (head is not { } found) return null;
+        // Events committed after the head was read are beyond found.Version and left out.
+        var events = await provider.QueryAsync(PostgresSchema.ReadJournalEvents, [Text(stream), Bigint(found.SnapshotVersion), Bigint(found.Version)],
+            async (reader, ct) =>
+            {
+                var list = new List<byte[]>();
+                while (await reader.ReadAsync(ct)) list.Add(reader.GetFieldValue<byte[]>(0));
+                return list;
+            }, cancellationToken);
+        return new JournalStream(stream, found.Version, found.Snapshot, found.SnapshotVersion, events, found.LastBatch);
+    }
+
+    public Task<WriteResult> AppendAsync(JournalAppend append, CancellationToken cancellationToken = default)
+    {
+        JournalAppendValidation.Validate(append);
+        return provider.WriteAsync(new PendingJournalAppend(append), cancellationToken);
+    }
+}
+
+/// <summary>This database's reminders as Orleans' reminder service reads and writes them; the ETag is a counter.</summary>
+internal sealed class PostgresReminderTable(PostgresStorageProvider provider) : Orleans.IReminderTable
+{
+    public Task<Orleans.ReminderTableData> ReadRows(Orleans.Runtime.GrainId grainId) =>
+        provider.QueryAsync(PostgresSchema.ReadRemindersOfGrain, [Text(grainId.ToString())], ReadAllAsync, CancellationToken.None);
+
+    public Task<Orleans.ReminderTableData> ReadRows(uint begin, uint end) =>
+        provider.QueryAsync(begin < end ? PostgresSchema.ReadRemindersInRange : PostgresSchema.ReadRemindersOutsideRange,
+            [Bigint(begin), Bigint(end)], ReadAllAsync, CancellationToken.None);
+
+    public Task<Orleans.ReminderEntry?> ReadRow(Orleans.Runtime.GrainId grainId, string reminderName) =>
+        provider.QueryAsync(PostgresSchema.ReadReminder, [Text(grainId.ToString()), Text(reminderName)],
+            async (reader, ct) => await reader.ReadAsync(ct) ? ReminderRows.Read(reader) : null, CancellationToken.None);
+
+    public async Task<string?> UpsertRow(Orleans.ReminderEntry entry)
+    {
+        await using var command = provider.Command(PostgresSchema.UpsertReminder, Text(entry.GrainId.ToString()), Text(entry.ReminderName),
+            Bigint(entry.GrainId.GetUniformHashCode()),
+            Timestamp(StorageTime.FromUnixMicroseconds(ReminderRows.StartAt(entry))), Bigint(entry.Period.Ticks));
+        return ReminderRows.ETag((long)(await command.ExecuteScalarAsync())!);
+    }
+
+    public async Task<bool> RemoveRow(Orleans.Runtime.GrainId grainId, string reminderName, string eTag) =>
+        ReminderRows.TryParseETag(eTag, out var version)
+        && await provider.ExecuteAsync(PostgresSchema.DeleteReminder, [Text(grainId.ToString()), Text(reminderName), Bigint(version)], CancellationToken.None) == 1;
+
+    public Task TestOnlyClearTable() => provider.ExecuteAsync(PostgresSchema.ClearReminders, [], CancellationToken.None);
+
+    private static async Task<Orleans.ReminderTableData> ReadAllAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        var entries = new List<Orleans.ReminderEntry>();
+        while (await reader.ReadAsync(cancellationToken)) entries.Add(ReminderRows.Read(reader));
+        return new Orleans.ReminderTableData(entries);
     }
 }

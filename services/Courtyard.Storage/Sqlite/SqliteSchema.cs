@@ -66,6 +66,44 @@ internal static class SqliteSchema
         CREATE INDEX IF NOT EXISTS outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL;
         CREATE INDEX IF NOT EXISTS inbox_by_recorded_at ON inbox (recorded_at);
         """,
+        """
+        -- Migration 3. Clearing keeps a tombstone (data NULL) whose version only increases: a writer holding a version
+        -- from before the clear must still conflict. SQLite cannot drop NOT NULL in place, so the table is rebuilt.
+        CREATE TABLE grain_state_v3 (
+            state_type TEXT NOT NULL,
+            key TEXT NOT NULL,
+            data BLOB,
+            version INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (state_type, key));
+        INSERT INTO grain_state_v3 (state_type, key, data, version, updated_at) SELECT state_type, key, data, version, updated_at FROM grain_state;
+        DROP TABLE grain_state;
+        ALTER TABLE grain_state_v3 RENAME TO grain_state;
+        -- Reminders as Orleans' IReminderTable keeps them (the old table served the grain runtime Orleans replaced).
+        DROP TABLE IF EXISTS reminders;
+        CREATE TABLE reminders (
+            grain_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            grain_hash INTEGER NOT NULL,
+            start_at INTEGER NOT NULL,
+            period_ticks INTEGER NOT NULL,
+            etag INTEGER NOT NULL,
+            PRIMARY KEY (grain_id, name));
+        CREATE INDEX reminders_by_hash ON reminders (grain_hash);
+        -- Journals of JournaledGrains: one head row per stream (version, latest snapshot), the events by version.
+        CREATE TABLE journal_streams (
+            stream TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            snapshot BLOB,
+            snapshot_version INTEGER NOT NULL,
+            last_batch BLOB NOT NULL,
+            updated_at INTEGER NOT NULL);
+        CREATE TABLE journal_events (
+            stream TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (stream, version)) WITHOUT ROWID;
+        """,
     ];
 
     public static int LatestVersion => Migrations.Length;
@@ -105,7 +143,8 @@ internal static class SqliteSchema
         "INSERT INTO grain_state (state_type, key, data, version, updated_at) VALUES ($1, $2, $3, 1, $4) ON CONFLICT DO NOTHING";
     public const string UpdateState =
         "UPDATE grain_state SET data = $3, version = version + 1, updated_at = $4 WHERE state_type = $1 AND key = $2 AND version = $5";
-    public const string DeleteState = "DELETE FROM grain_state WHERE state_type = $1 AND key = $2 AND version = $3";
+    public const string ClearState =
+        "UPDATE grain_state SET data = NULL, version = version + 1, updated_at = $4 WHERE state_type = $1 AND key = $2 AND version = $3";
     public const string ReadVersion = "SELECT version FROM grain_state WHERE state_type = $1 AND key = $2";
     public const string ReadState = "SELECT data, version FROM grain_state WHERE state_type = $1 AND key = $2";
 
@@ -153,15 +192,30 @@ internal static class SqliteSchema
 
     public const string UpsertReminder =
         """
-        INSERT INTO reminders (grain_type, key, name, due_at, period) VALUES ($1, $2, $3, $4, $5)
-        ON CONFLICT (grain_type, key, name) DO UPDATE SET due_at = excluded.due_at, period = excluded.period
+        INSERT INTO reminders (grain_id, name, grain_hash, start_at, period_ticks, etag) VALUES ($1, $2, $3, $4, $5, 1)
+        ON CONFLICT (grain_id, name) DO UPDATE SET grain_hash = excluded.grain_hash, start_at = excluded.start_at,
+            period_ticks = excluded.period_ticks, etag = reminders.etag + 1
+        RETURNING etag
         """;
-    public const string DeleteReminder = "DELETE FROM reminders WHERE grain_type = $1 AND key = $2 AND name = $3";
-    public const string DeleteReminderIfDue = "DELETE FROM reminders WHERE grain_type = $1 AND key = $2 AND name = $3 AND due_at = $4";
-    public const string RescheduleReminder =
-        "UPDATE reminders SET due_at = $5 WHERE grain_type = $1 AND key = $2 AND name = $3 AND due_at = $4";
-    public const string ListReminders =
-        "SELECT grain_type, key, name, due_at, period FROM reminders WHERE grain_type = $1 AND key = $2 ORDER BY name";
-    public const string ReadDueReminders =
-        "SELECT grain_type, key, name, due_at, period FROM reminders WHERE due_at <= $1 ORDER BY due_at, grain_type, key, name LIMIT $2";
+    public const string DeleteReminder = "DELETE FROM reminders WHERE grain_id = $1 AND name = $2 AND etag = $3";
+    private const string ReminderColumns = "grain_id, name, start_at, period_ticks, etag";
+    public const string ReadRemindersOfGrain = $"SELECT {ReminderColumns} FROM reminders WHERE grain_id = $1";
+    public const string ReadReminder = $"SELECT {ReminderColumns} FROM reminders WHERE grain_id = $1 AND name = $2";
+    public const string ReadRemindersInRange = $"SELECT {ReminderColumns} FROM reminders WHERE grain_hash > $1 AND grain_hash <= $2";
+    public const string ReadRemindersOutsideRange = $"SELECT {ReminderColumns} FROM reminders WHERE grain_hash > $1 OR grain_hash <= $2";
+    public const string ClearReminders = "DELETE FROM reminders";
+
+    public const string ReadJournalHead = "SELECT version, snapshot, snapshot_version, last_batch FROM journal_streams WHERE stream = $1";
+    public const string ReadJournalEvents = "SELECT data FROM journal_events WHERE stream = $1 AND version > $2 ORDER BY version";
+    public const string InsertJournalHead =
+        "INSERT INTO journal_streams (stream, version, snapshot, snapshot_version, last_batch, updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
+    public const string AdvanceJournalHead =
+        """
+        UPDATE journal_streams SET version = $2, last_batch = $5, updated_at = $6,
+            snapshot = CASE WHEN $3 IS NULL THEN snapshot ELSE $3 END,
+            snapshot_version = CASE WHEN $3 IS NULL THEN snapshot_version ELSE $4 END
+        WHERE stream = $1 AND version = $7
+        """;
+    public const string InsertJournalEvent = "INSERT INTO journal_events (stream, version, data) VALUES ($1, $2, $3)";
+    public const string ReadJournalVersion = "SELECT version FROM journal_streams WHERE stream = $1";
 }

@@ -11,6 +11,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
 {
     private readonly SqliteWriter writer;
     private readonly GroupCommitQueue<SqliteOperation> queue;
+    private readonly SqliteReaders readers;
     private readonly string readConnectionString;
     private int disposed;
 
@@ -18,17 +19,25 @@ public sealed class SqliteStorageProvider : IStorageProvider
     {
         this.writer = writer;
         this.readConnectionString = readConnectionString;
+        readers = new SqliteReaders(readConnectionString, options.SqliteReaderThreads);
         queue = new GroupCommitQueue<SqliteOperation>(batch =>
         {
             writer.CommitBatch(batch);
+            if (writer.CommittedOutboxRows) OutboxCommits.Raise();
             return Task.CompletedTask;
-        }, options.MaxBatchSize, writerCount: 1);
+        }, options.MaxBatchSize, options.MaxQueuedWrites, writerCount: 1);
         State = new SqliteStateStore(this);
         Outbox = new SqliteOutboxStore(this);
         Inbox = new SqliteInboxStore(this);
         DeadLetters = new SqliteDeadLetterStore(this);
-        Reminders = new SqliteReminderStore(this);
+        Journal = new SqliteJournalStore(this);
+        Reminders = new SqliteReminderTable(this);
     }
+
+    internal OutboxCommitSignal OutboxCommits { get; } = new();
+
+    /// <summary>Writes accepted and waiting for a batch (tests: the queue is bounded).</summary>
+    internal int QueuedWrites => queue.QueuedCount;
 
     /// <summary>The database file this provider owns.</summary>
     public required string Path { get; init; }
@@ -37,7 +46,8 @@ public sealed class SqliteStorageProvider : IStorageProvider
     public IOutboxStore Outbox { get; }
     public IInboxStore Inbox { get; }
     public IDeadLetterStore DeadLetters { get; }
-    public IReminderStore Reminders { get; }
+    public IJournalStore Journal { get; }
+    public Orleans.IReminderTable Reminders { get; }
 
     /// <summary>Opens (creating if needed) the database file and brings its schema up to date.</summary>
     public static Task<SqliteStorageProvider> OpenAsync(string path, StorageOptions? options = null, CancellationToken cancellationToken = default)
@@ -80,7 +90,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
             Mode = SqliteOpenMode.ReadWrite,
             Pooling = true,
         }.ConnectionString;
-        return Task.FromResult(new SqliteStorageProvider(new SqliteWriter(writeConnection), readConnectionString, options) { Path = fullPath });
+        return Task.FromResult(new SqliteStorageProvider(new SqliteWriter(writeConnection, options.BeforeCommitCompletes), readConnectionString, options) { Path = fullPath });
     }
 
     /// <summary>Queues a mutation for the writer; the task completes once its batch has committed.</summary>
@@ -113,18 +123,11 @@ public sealed class SqliteStorageProvider : IStorageProvider
     internal Task<string> ReadWriterPragmaAsync(string name) =>
         WriteAsync(writer => writer.Scalar<object>($"PRAGMA {name}").ToString()!, CancellationToken.None);
 
-    /// <summary>Runs a query on a pooled read connection (WAL: readers never wait for the writer).</summary>
+    /// <summary>Runs a query on one of the reader threads (WAL: readers never wait for the writer).</summary>
     internal Task<TResult> ReadAsync<TResult>(string sql, object?[] values, Func<SqliteDataReader, TResult> read, CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
         ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
-        using var connection = new SqliteConnection(readConnectionString);
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        for (var i = 0; i < values.Length; i++) command.Parameters.AddWithValue("$" + (i + 1), values[i] ?? DBNull.Value);
-        using var reader = command.ExecuteReader();
-        return Task.FromResult(read(reader));
+        return readers.ReadAsync(sql, values, read, cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
@@ -132,6 +135,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
         if (Interlocked.Exchange(ref disposed, 1) != 0) return;
         await queue.DisposeAsync();
         writer.Dispose();
+        readers.Dispose();
         using var connection = new SqliteConnection(readConnectionString);
         SqliteConnection.ClearPool(connection);
     }

@@ -6,7 +6,7 @@ internal sealed class SqliteStateStore(SqliteStorageProvider provider) : IStateS
 {
     public Task<StoredState?> ReadAsync(string stateType, string key, CancellationToken cancellationToken = default) =>
         provider.ReadAsync(SqliteSchema.ReadState, [stateType, key],
-            reader => reader.Read() ? new StoredState(stateType, key, reader.GetFieldValue<byte[]>(0), reader.GetInt64(1)) : null,
+            reader => reader.Read() ? new StoredState(stateType, key, reader.IsDBNull(0) ? null : reader.GetFieldValue<byte[]>(0), reader.GetInt64(1)) : null,
             cancellationToken);
 
     public Task<WriteResult> WriteAsync(StateWrite write, CancellationToken cancellationToken = default)
@@ -51,6 +51,8 @@ internal sealed class SqliteOutboxStore(SqliteStorageProvider provider) : IOutbo
         var snapshot = messages.ToArray();
         return provider.WriteAsync(writer => writer.AppendOutbox(snapshot, StorageTime.NowUnixMicroseconds()), cancellationToken);
     }
+
+    public Task NextCommit() => provider.OutboxCommits.Next;
 
     public Task<OutboxStats> GetStatsAsync(CancellationToken cancellationToken = default) =>
         provider.ReadAsync(SqliteSchema.OutboxStats, [], reader =>
@@ -129,40 +131,67 @@ internal sealed class SqliteDeadLetterStore(SqliteStorageProvider provider) : ID
         reader.GetInt32(9), StorageTime.FromUnixMicroseconds(reader.GetInt64(10)));
 }
 
-internal sealed class SqliteReminderStore(SqliteStorageProvider provider) : IReminderStore
+internal sealed class SqliteJournalStore(SqliteStorageProvider provider) : IJournalStore
 {
-    public Task UpsertAsync(ReminderRecord reminder, CancellationToken cancellationToken = default) =>
-        provider.WriteAsync(writer => writer.Execute(SqliteSchema.UpsertReminder, reminder.GrainType, reminder.Key, reminder.Name,
-            StorageTime.ToUnixMicroseconds(reminder.DueAt), PeriodValue(reminder.Period)), cancellationToken);
-
-    public Task<bool> RemoveAsync(string grainType, string key, string name, CancellationToken cancellationToken = default) =>
-        provider.WriteAsync(writer => writer.Execute(SqliteSchema.DeleteReminder, grainType, key, name) == 1, cancellationToken);
-
-    public Task<bool> TryRemoveAsync(ReminderRecord reminder, CancellationToken cancellationToken = default) =>
-        provider.WriteAsync(writer => writer.Execute(SqliteSchema.DeleteReminderIfDue, reminder.GrainType, reminder.Key, reminder.Name,
-            StorageTime.ToUnixMicroseconds(reminder.DueAt)) == 1, cancellationToken);
-
-    public Task<IReadOnlyList<ReminderRecord>> ListAsync(string grainType, string key, CancellationToken cancellationToken = default) =>
-        provider.ReadAsync(SqliteSchema.ListReminders, [grainType, key], ReadAll, cancellationToken);
-
-    public Task<IReadOnlyList<ReminderRecord>> ReadDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken = default) =>
-        provider.ReadAsync(SqliteSchema.ReadDueReminders, [StorageTime.ToUnixMicroseconds(now), max], ReadAll, cancellationToken);
-
-    public Task<bool> TryRescheduleAsync(ReminderRecord reminder, DateTimeOffset newDueAt, CancellationToken cancellationToken = default) =>
-        provider.WriteAsync(writer => writer.Execute(SqliteSchema.RescheduleReminder, reminder.GrainType, reminder.Key, reminder.Name,
-            StorageTime.ToUnixMicroseconds(reminder.DueAt), StorageTime.ToUnixMicroseconds(newDueAt)) == 1, cancellationToken);
-
-    private static object? PeriodValue(TimeSpan? period) => period is { } p ? StorageTime.Normalize(p).Ticks / 10 : null;
-
-    private static IReadOnlyList<ReminderRecord> ReadAll(SqliteDataReader reader)
+    public async Task<JournalStream?> ReadAsync(string stream, CancellationToken cancellationToken = default)
     {
-        var reminders = new List<ReminderRecord>();
-        while (reader.Read())
+        ArgumentException.ThrowIfNullOrEmpty(stream);
+        var head = await provider.ReadAsync(SqliteSchema.ReadJournalHead, [stream], reader => reader.Read()
+            ? (Version: reader.GetInt64(0), Snapshot: reader.IsDBNull(1) ? null : reader.GetFieldValue<byte[]>(1), SnapshotVersion: reader.GetInt64(2),
+                LastBatch: new Guid(reader.GetFieldValue<byte[]>(3)))
+            : default((long Version, byte[]? Snapshot, long SnapshotVersion, Guid LastBatch)?), cancellationToken);
+        if (head is not { } found) return null;
+        // The head and the events are read apart: events committed in between are beyond found.Version and left out.
+        var events = await provider.ReadAsync(SqliteSchema.ReadJournalEvents, [stream, found.SnapshotVersion], reader =>
         {
-            reminders.Add(new ReminderRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2),
-                StorageTime.FromUnixMicroseconds(reader.GetInt64(3)),
-                reader.IsDBNull(4) ? null : TimeSpan.FromTicks(reader.GetInt64(4) * 10)));
-        }
-        return reminders;
+            var list = new List<byte[]>();
+            while (reader.Read()) list.Add(reader.GetFieldValue<byte[]>(0));
+            return list;
+        }, cancellationToken);
+        var count = (int)(found.Version - found.SnapshotVersion);
+        if (events.Count > count) events.RemoveRange(count, events.Count - count);
+        return new JournalStream(stream, found.Version, found.Snapshot, found.SnapshotVersion, events, found.LastBatch);
+    }
+
+    public Task<WriteResult> AppendAsync(JournalAppend append, CancellationToken cancellationToken = default)
+    {
+        JournalAppendValidation.Validate(append);
+        return provider.WriteAsync(writer => writer.AppendJournal(append), cancellationToken);
+    }
+}
+
+/// <summary>This database's reminders as Orleans' reminder service reads and writes them; the ETag is a counter.</summary>
+internal sealed class SqliteReminderTable(SqliteStorageProvider provider) : Orleans.IReminderTable
+{
+    public Task<Orleans.ReminderTableData> ReadRows(Orleans.Runtime.GrainId grainId) =>
+        provider.ReadAsync(SqliteSchema.ReadRemindersOfGrain, [grainId.ToString()], ReadAll, CancellationToken.None);
+
+    public Task<Orleans.ReminderTableData> ReadRows(uint begin, uint end) =>
+        provider.ReadAsync(begin < end ? SqliteSchema.ReadRemindersInRange : SqliteSchema.ReadRemindersOutsideRange,
+            [(long)begin, (long)end], ReadAll, CancellationToken.None);
+
+    public Task<Orleans.ReminderEntry?> ReadRow(Orleans.Runtime.GrainId grainId, string reminderName) =>
+        provider.ReadAsync(SqliteSchema.ReadReminder, [grainId.ToString(), reminderName],
+            reader => reader.Read() ? ReminderRows.Read(reader) : null, CancellationToken.None);
+
+    public async Task<string?> UpsertRow(Orleans.ReminderEntry entry)
+    {
+        var etag = await provider.WriteAsync(writer => writer.Scalar<long>(SqliteSchema.UpsertReminder, entry.GrainId.ToString(), entry.ReminderName,
+            (long)entry.GrainId.GetUniformHashCode(), ReminderRows.StartAt(entry), entry.Period.Ticks), CancellationToken.None);
+        return ReminderRows.ETag(etag);
+    }
+
+    public Task<bool> RemoveRow(Orleans.Runtime.GrainId grainId, string reminderName, string eTag) =>
+        ReminderRows.TryParseETag(eTag, out var version)
+            ? provider.WriteAsync(writer => writer.Execute(SqliteSchema.DeleteReminder, grainId.ToString(), reminderName, version) == 1, CancellationToken.None)
+            : Task.FromResult(false);
+
+    public Task TestOnlyClearTable() => provider.WriteAsync(writer => writer.Execute(SqliteSchema.ClearReminders), CancellationToken.None);
+
+    private static Orleans.ReminderTableData ReadAll(SqliteDataReader reader)
+    {
+        var entries = new List<Orleans.ReminderEntry>();
+        while (reader.Read()) entries.Add(ReminderRows.Read(reader));
+        return new Orleans.ReminderTableData(entries);
     }
 }

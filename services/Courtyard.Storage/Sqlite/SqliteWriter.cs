@@ -24,7 +24,7 @@ internal sealed class SqliteOperation<TResult>(Func<SqliteWriter, TResult> apply
         {
             outcome.Succeed(apply(writer));
         }
-        catch (InconsistentStateException conflict)
+        catch (Orleans.Storage.InconsistentStateException conflict)
         {
             outcome.Reject(conflict);
         }
@@ -44,20 +44,32 @@ internal sealed class SqliteOperation<TResult>(Func<SqliteWriter, TResult> apply
 internal sealed class SqliteWriter : IDisposable
 {
     private readonly SqliteConnection connection;
+    private readonly Func<Task>? beforeCommitCompletes;
     private readonly Dictionary<string, SqliteCommand> commands = new(StringComparer.Ordinal);
     private SqliteTransaction? transaction;
 
-    public SqliteWriter(SqliteConnection connection) => this.connection = connection;
+    public SqliteWriter(SqliteConnection connection, Func<Task>? beforeCommitCompletes = null)
+    {
+        this.connection = connection;
+        this.beforeCommitCompletes = beforeCommitCompletes;
+    }
+
+    /// <summary>Whether the last committed batch appended outbox rows (the provider then wakes the relay).</summary>
+    public bool CommittedOutboxRows { get; private set; }
+
+    private bool outboxRowsInTransaction;
 
     /// <summary>The group-commit step: one transaction for the whole batch; on an unexpected error, each alone.</summary>
     public void CommitBatch(List<SqliteOperation> batch)
     {
+        CommittedOutboxRows = false;
         try
         {
+            outboxRowsInTransaction = false;
             using (transaction = connection.BeginTransaction())
             {
                 foreach (var operation in batch) operation.Apply(this);
-                transaction.Commit();
+                Commit();
             }
             transaction = null;
             return;
@@ -71,10 +83,11 @@ internal sealed class SqliteWriter : IDisposable
         {
             try
             {
+                outboxRowsInTransaction = false;
                 using (transaction = connection.BeginTransaction())
                 {
                     operation.Apply(this);
-                    transaction.Commit();
+                    Commit();
                 }
             }
             catch (Exception error)
@@ -88,6 +101,13 @@ internal sealed class SqliteWriter : IDisposable
         }
     }
 
+    private void Commit()
+    {
+        beforeCommitCompletes?.Invoke().GetAwaiter().GetResult();
+        transaction!.Commit();
+        CommittedOutboxRows |= outboxRowsInTransaction;
+    }
+
     public WriteResult WriteState(StateWrite write)
     {
         var now = StorageTime.NowUnixMicroseconds();
@@ -99,7 +119,7 @@ internal sealed class SqliteWriter : IDisposable
         {
             // Nothing of a failed write may remain, including the inbox mark recorded just above.
             if (write.Consumes is { } consumed) DeleteInboxMark(consumed);
-            throw new InconsistentStateException(write.StateType, write.Key, write.ExpectedVersion, ReadVersion(write.StateType, write.Key));
+            throw VersionConflict.Create(write.StateType, write.Key, write.ExpectedVersion, ReadVersion(write.StateType, write.Key));
         }
         return new WriteResult(WriteOutcome.Committed, newVersion.Value, AppendOutbox(write.Outbox, now));
     }
@@ -109,8 +129,9 @@ internal sealed class SqliteWriter : IDisposable
     {
         if (write.Data is null)
         {
+            // Clearing keeps a tombstone at the next version; a state that never existed stays absent.
             if (write.ExpectedVersion == 0) return ReadVersion(write.StateType, write.Key) is null ? 0 : null;
-            return Execute(SqliteSchema.DeleteState, write.StateType, write.Key, write.ExpectedVersion) == 1 ? 0 : null;
+            return Execute(SqliteSchema.ClearState, write.StateType, write.Key, write.ExpectedVersion, now) == 1 ? write.ExpectedVersion + 1 : null;
         }
         if (write.ExpectedVersion == 0)
             return Execute(SqliteSchema.InsertState, write.StateType, write.Key, write.Data, now) == 1 ? 1 : null;
@@ -122,6 +143,7 @@ internal sealed class SqliteWriter : IDisposable
     public IReadOnlyList<long> AppendOutbox(IReadOnlyList<OutboxMessage> messages, long now)
     {
         if (messages.Count == 0) return [];
+        outboxRowsInTransaction = true;
         var ids = new long[messages.Count];
         for (var i = 0; i < messages.Count; i++)
         {
@@ -129,6 +151,37 @@ internal sealed class SqliteWriter : IDisposable
             ids[i] = Scalar<long>(SqliteSchema.InsertOutbox, m.Partition, m.Topic, m.EventType, m.Payload, m.TraceParent, now);
         }
         return ids;
+    }
+
+    public WriteResult AppendJournal(JournalAppend append)
+    {
+        var now = StorageTime.NowUnixMicroseconds();
+        if (append.Consumes is { } mark && !InsertInboxMark(mark, now))
+            return new WriteResult(WriteOutcome.AlreadyConsumed, append.ExpectedVersion, []);
+
+        var newVersion = append.ExpectedVersion + append.Events.Count;
+        var batch = append.BatchId.ToByteArray();
+        var moved = append.ExpectedVersion == 0
+            ? Execute(SqliteSchema.InsertJournalHead, append.Stream, newVersion, append.Snapshot, 0L, batch, now)
+            : Execute(SqliteSchema.AdvanceJournalHead, append.Stream, newVersion, append.Snapshot, append.ExpectedVersion, batch, now, append.ExpectedVersion);
+        if (moved != 1)
+        {
+            if (append.Consumes is { } consumed) DeleteInboxMark(consumed);
+            var stored = Prepare(SqliteSchema.ReadJournalVersion, [append.Stream]);
+            long? storedVersion;
+            try
+            {
+                storedVersion = stored.ExecuteScalar() is long version ? version : null;
+            }
+            finally
+            {
+                Release(stored);
+            }
+            throw VersionConflict.Create("journal", append.Stream, append.ExpectedVersion, storedVersion);
+        }
+        for (var i = 0; i < append.Events.Count; i++)
+            Execute(SqliteSchema.InsertJournalEvent, append.Stream, append.ExpectedVersion + 1 + i, append.Events[i]);
+        return new WriteResult(WriteOutcome.Committed, newVersion, AppendOutbox(append.Outbox, now));
     }
 
     public bool InsertInboxMark(InboxMark mark, long now) =>
