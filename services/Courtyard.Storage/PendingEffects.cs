@@ -37,6 +37,19 @@ public sealed class PendingEffects
         outbox.Clear();
         Consumes = null;
     }
+
+    /// <summary>What a write about to start carries; <see cref="ClearCommitted"/> later removes exactly that.</summary>
+    internal (IReadOnlyList<OutboxMessage> Outbox, InboxMark? Consumes) Take() => (outbox.ToArray(), Consumes);
+
+    /// <summary>
+    /// Removes what a committed write carried, keeping effects raised while it was in flight (by an interleaved turn)
+    /// for the next write.
+    /// </summary>
+    internal void ClearCommitted((IReadOnlyList<OutboxMessage> Outbox, InboxMark? Consumes) committed)
+    {
+        outbox.RemoveRange(0, Math.Min(committed.Outbox.Count, outbox.Count));
+        if (Consumes == committed.Consumes) Consumes = null;
+    }
 }
 
 /// <summary>
