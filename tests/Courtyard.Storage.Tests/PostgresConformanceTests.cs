@@ -13,7 +13,7 @@ public sealed class PostgresConformanceTests : StorageConformanceTests
 
     protected override string[] WorkerTarget => ["postgres", connectionString!];
 
-    protected override async Task<IStorageProvider> OpenAsync() => await PostgresStorageProvider.OpenAsync(await ConnectionStringAsync());
+    protected override async Task<IStorageProvider> OpenAsync(StorageOptions options) => await PostgresStorageProvider.OpenAsync(await ConnectionStringAsync(), options);
 
     protected override async Task DeleteDatabaseAsync()
     {
@@ -44,7 +44,7 @@ public sealed class PostgresConformanceTests : StorageConformanceTests
     {
         await using var dataSource = NpgsqlDataSource.Create(await ConnectionStringAsync());
         await using var version = dataSource.CreateCommand("SELECT MAX(version) FROM schema_version");
-        Assert.Equal(2, (int)(await version.ExecuteScalarAsync())!);
+        Assert.Equal(3, (int)(await version.ExecuteScalarAsync())!);
         await using var key = dataSource.CreateCommand(
             "SELECT string_agg(a.attname, ',' ORDER BY array_position(i.indkey, a.attnum)) FROM pg_index i " +
             "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'grain_state'::regclass AND i.indisprimary");
@@ -136,8 +136,8 @@ public sealed class PostgresTwoWriterLoopsConformanceTests : StorageConformanceT
 
     protected override string[] WorkerTarget => ["postgres", connectionString!];
 
-    protected override async Task<IStorageProvider> OpenAsync() => await PostgresStorageProvider.OpenAsync(
-        connectionString ??= await TestPostgres.CreateDatabaseAsync(), new StorageOptions { PostgresWriterConnections = 2 });
+    protected override async Task<IStorageProvider> OpenAsync(StorageOptions options) => await PostgresStorageProvider.OpenAsync(
+        connectionString ??= await TestPostgres.CreateDatabaseAsync(), options with { PostgresWriterConnections = 2 });
 
     protected override async Task DeleteDatabaseAsync()
     {

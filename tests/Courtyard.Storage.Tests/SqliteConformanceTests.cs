@@ -11,7 +11,7 @@ public sealed class SqliteConformanceTests : StorageConformanceTests
 
     protected override string[] WorkerTarget => ["sqlite", DatabasePath];
 
-    protected override async Task<IStorageProvider> OpenAsync() => await SqliteStorageProvider.OpenAsync(DatabasePath);
+    protected override async Task<IStorageProvider> OpenAsync(StorageOptions options) => await SqliteStorageProvider.OpenAsync(DatabasePath, options);
 
     protected override Task DeleteDatabaseAsync()
     {
@@ -31,7 +31,7 @@ public sealed class SqliteConformanceTests : StorageConformanceTests
         command.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", (string)command.ExecuteScalar()!);
         command.CommandText = "SELECT MAX(version) FROM schema_version";
-        Assert.Equal(2L, (long)command.ExecuteScalar()!);
+        Assert.Equal(3L, (long)command.ExecuteScalar()!);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Text;
 using Courtyard.Testing;
+using Orleans.Storage;
 
 namespace Courtyard.Storage.Tests;
 
@@ -7,14 +8,17 @@ namespace Courtyard.Storage.Tests;
 /// What every storage provider promises (see services/Courtyard.Storage/Abstractions.cs and README.md). Each provider
 /// runs this suite through a subclass that opens a fresh database per test.
 /// </summary>
-public abstract class StorageConformanceTests : IAsyncLifetime
+public abstract partial class StorageConformanceTests : IAsyncLifetime
 {
     private const string Type = "Councils.Proposal";
 
     protected IStorageProvider Storage { get; private set; } = null!;
 
     /// <summary>Opens the test's database (the same one again on a second call: a restart).</summary>
-    protected abstract Task<IStorageProvider> OpenAsync();
+    protected Task<IStorageProvider> OpenAsync() => OpenAsync(new StorageOptions());
+
+    /// <summary>Opens the test's database with these options.</summary>
+    protected abstract Task<IStorageProvider> OpenAsync(StorageOptions options);
 
     /// <summary>Removes the test's database.</summary>
     protected abstract Task DeleteDatabaseAsync();
@@ -59,7 +63,7 @@ public abstract class StorageConformanceTests : IAsyncLifetime
         var stored = await Storage.State.ReadAsync(Type, "courtyard-1");
         Assert.NotNull(stored);
         Assert.Equal(new StoredState(Type, "courtyard-1", stored.Data, 1), stored);
-        Assert.Equal("first", Encoding.UTF8.GetString(stored.Data));
+        Assert.Equal("first", Encoding.UTF8.GetString(stored.Data!));
     }
 
     [Fact]
@@ -72,7 +76,7 @@ public abstract class StorageConformanceTests : IAsyncLifetime
         Assert.Equal(2, second.NewVersion);
         Assert.Equal(3, third.NewVersion);
         var stored = await Storage.State.ReadAsync(Type, "k");
-        Assert.Equal("v3", Encoding.UTF8.GetString(stored!.Data));
+        Assert.Equal("v3", Encoding.UTF8.GetString(stored!.Data!));
         Assert.Equal(3, stored.Version);
         Assert.Null(await Storage.State.ReadAsync("Other.Type", "k"));
     }
@@ -85,12 +89,11 @@ public abstract class StorageConformanceTests : IAsyncLifetime
 
         var conflict = await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.State.WriteAsync(Write("k", "stale", 1, Event("lost"))));
 
-        Assert.Equal(Type, conflict.StateType);
-        Assert.Equal("k", conflict.Key);
-        Assert.Equal(1, conflict.ExpectedVersion);
-        Assert.Equal(2, conflict.StoredVersion);
+        // One concept, one name: Orleans' own exception, with the versions as ETags.
+        Assert.Equal(("2", "1"), (conflict.StoredEtag, conflict.CurrentEtag));
+        Assert.Contains($"{Type}/k", conflict.Message);
         var stored = await Storage.State.ReadAsync(Type, "k");
-        Assert.Equal(("v2", 2L), (Encoding.UTF8.GetString(stored!.Data), stored.Version));
+        Assert.Equal(("v2", 2L), (Encoding.UTF8.GetString(stored!.Data!), stored.Version));
         Assert.Empty(await AllUnsentAsync());
         await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.State.WriteAsync(Write("k", "future", 7)));
         await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.State.WriteAsync(Write("never-written", "x", 1)));
@@ -104,23 +107,28 @@ public abstract class StorageConformanceTests : IAsyncLifetime
 
         var conflict = await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.State.WriteAsync(Write("k", "duplicate", 0)));
 
-        Assert.Equal(1, conflict.StoredVersion);
-        Assert.Equal("original", Encoding.UTF8.GetString((await Storage.State.ReadAsync(Type, "k"))!.Data));
+        Assert.Equal("1", conflict.StoredEtag);
+        Assert.Equal("original", Encoding.UTF8.GetString((await Storage.State.ReadAsync(Type, "k"))!.Data!));
     }
 
     [Fact]
-    public async Task Clearing_deletes_the_state_and_the_next_write_starts_again_at_version_1()
+    public async Task Clearing_keeps_a_tombstone_whose_version_only_increases_so_a_writer_from_before_the_clear_conflicts()
     {
-        await Storage.State.WriteAsync(Write("k", "v1", 0));
+        await Storage.State.WriteAsync(Write("k", "v1", 0));   // a stale writer reads version 1 here
         await Storage.State.WriteAsync(Write("k", "v2", 1));
 
-        var cleared = await Storage.State.WriteAsync(Write("k", null, 2));
+        var cleared = await Storage.State.WriteAsync(Write("k", null, 2, Event("cleared")));
 
-        Assert.Equal(0, cleared.NewVersion);
-        Assert.Null(await Storage.State.ReadAsync(Type, "k"));
-        var reborn = await Storage.State.WriteAsync(Write("k", "again", 0));
-        Assert.Equal(1, reborn.NewVersion);
-        Assert.Equal("again", Encoding.UTF8.GetString((await Storage.State.ReadAsync(Type, "k"))!.Data));
+        Assert.Equal(3, cleared.NewVersion);
+        Assert.Equal(new StoredState(Type, "k", null, 3), await Storage.State.ReadAsync(Type, "k"));
+        Assert.Single(await AllUnsentAsync());
+        // Starting over at version 1 would let the stale writer, still holding 1, overwrite the new state later.
+        await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.State.WriteAsync(Write("k", "reborn at 1", 0)));
+        var reborn = await Storage.State.WriteAsync(Write("k", "again", 3));
+        Assert.Equal(4, reborn.NewVersion);
+        await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.State.WriteAsync(Write("k", "stale", 1)));
+        var stored = await Storage.State.ReadAsync(Type, "k");
+        Assert.Equal(("again", 4L), (Encoding.UTF8.GetString(stored!.Data!), stored.Version));
     }
 
     [Fact]
@@ -131,6 +139,7 @@ public abstract class StorageConformanceTests : IAsyncLifetime
 
         await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.State.WriteAsync(Write("k", null, 1)));
         await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.State.WriteAsync(Write("k", null, 0)));
+        await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.State.WriteAsync(Write("k", null, 3)));
 
         Assert.Equal(2, (await Storage.State.ReadAsync(Type, "k"))!.Version);
         // Clearing a state that was never written, expecting none, is a no-op that succeeds.
@@ -148,7 +157,7 @@ public abstract class StorageConformanceTests : IAsyncLifetime
             for (var done = 0; done < incrementsEach;)
             {
                 var current = await Storage.State.ReadAsync(Type, "counter");
-                var value = current is null ? 0 : int.Parse(Encoding.UTF8.GetString(current.Data));
+                var value = current is null ? 0 : int.Parse(Encoding.UTF8.GetString(current.Data!));
                 try
                 {
                     await Storage.State.WriteAsync(Write("counter", (value + 1).ToString(), current?.Version ?? 0));
@@ -162,7 +171,7 @@ public abstract class StorageConformanceTests : IAsyncLifetime
         })));
 
         var stored = await Storage.State.ReadAsync(Type, "counter");
-        Assert.Equal(writers * incrementsEach, int.Parse(Encoding.UTF8.GetString(stored!.Data)));
+        Assert.Equal(writers * incrementsEach, int.Parse(Encoding.UTF8.GetString(stored!.Data!)));
         Assert.Equal(writers * incrementsEach, stored.Version);
     }
 
@@ -186,7 +195,7 @@ public abstract class StorageConformanceTests : IAsyncLifetime
         for (var k = 0; k < keys; k++)
         {
             var stored = await Storage.State.ReadAsync(Type, "k" + k);
-            Assert.Equal((writesPerKey, $"k{k}:{writesPerKey}"), (stored!.Version, Encoding.UTF8.GetString(stored.Data)));
+            Assert.Equal((writesPerKey, $"k{k}:{writesPerKey}"), (stored!.Version, Encoding.UTF8.GetString(stored.Data!)));
         }
         var outbox = await AllUnsentAsync();
         Assert.Equal(keys * writesPerKey, outbox.Count);
@@ -207,7 +216,7 @@ public abstract class StorageConformanceTests : IAsyncLifetime
         Assert.Equal(Enumerable.Range(1, 50).Select(v => (long)v), results.Select(r => r.NewVersion));
         await Assert.ThrowsAsync<InconsistentStateException>(() => stale);
         var stored = await Storage.State.ReadAsync(Type, "k");
-        Assert.Equal(("v50", 50L), (Encoding.UTF8.GetString(stored!.Data), stored.Version));
+        Assert.Equal(("v50", 50L), (Encoding.UTF8.GetString(stored!.Data!), stored.Version));
     }
 
     [Fact]
@@ -222,7 +231,7 @@ public abstract class StorageConformanceTests : IAsyncLifetime
 
         var stored = await Storage.State.ReadAsync(Type, "large");
         Assert.Equal(2, stored!.Version);
-        Assert.True(large.AsSpan().SequenceEqual(stored.Data), "the stored 5 MiB state differs from what was written");
+        Assert.True(large.AsSpan().SequenceEqual(stored.Data!), "the stored 5 MiB state differs from what was written");
     }
 
     [Fact]
@@ -462,7 +471,7 @@ public abstract class StorageConformanceTests : IAsyncLifetime
         Assert.Equal(WriteOutcome.AlreadyConsumed, again.Outcome);
         Assert.Empty(again.OutboxIds);
         var stored = await Storage.State.ReadAsync(Type, "k");
-        Assert.Equal(("handled", 2L), (Encoding.UTF8.GetString(stored!.Data), stored.Version));
+        Assert.Equal(("handled", 2L), (Encoding.UTF8.GetString(stored!.Data!), stored.Version));
         Assert.Equal(["effect", "effect of 42"], (await AllUnsentAsync()).Select(r => r.Payload));
         Assert.True(await Storage.Inbox.ContainsAsync(mark));
         Assert.False(await Storage.Inbox.ContainsAsync(mark with { Consumer = "projects" }));
@@ -542,77 +551,22 @@ public abstract class StorageConformanceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Reminders_are_upserted_listed_and_read_when_due_earliest_first()
-    {
-        var now = new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
-        await Storage.Reminders.UpsertAsync(new ReminderRecord("Vote", "v1", "close", now.AddMinutes(10), null));
-        await Storage.Reminders.UpsertAsync(new ReminderRecord("Vote", "v1", "remind", now.AddMinutes(-5), TimeSpan.FromHours(1)));
-        await Storage.Reminders.UpsertAsync(new ReminderRecord("Shift", "s1", "start", now.AddMinutes(-20), null));
-        await Storage.Reminders.UpsertAsync(new ReminderRecord("Vote", "v1", "close", now.AddMinutes(-1), null)); // moved earlier
-
-        var listed = await Storage.Reminders.ListAsync("Vote", "v1");
-        Assert.Equal(
-            [new ReminderRecord("Vote", "v1", "close", now.AddMinutes(-1), null), new ReminderRecord("Vote", "v1", "remind", now.AddMinutes(-5), TimeSpan.FromHours(1))],
-            listed);
-        var due = await Storage.Reminders.ReadDueAsync(now, 10);
-        Assert.Equal(["start", "remind", "close"], due.Select(r => r.Name));
-        Assert.Equal(["start", "remind"], (await Storage.Reminders.ReadDueAsync(now, 2)).Select(r => r.Name));
-        Assert.Empty(await Storage.Reminders.ReadDueAsync(now.AddHours(-1), 10));
-
-        Assert.True(await Storage.Reminders.RemoveAsync("Shift", "s1", "start"));
-        Assert.False(await Storage.Reminders.RemoveAsync("Shift", "s1", "start"));
-        Assert.Equal(["remind", "close"], (await Storage.Reminders.ReadDueAsync(now, 10)).Select(r => r.Name));
-    }
-
-    [Fact]
-    public async Task Rescheduling_a_due_reminder_is_a_compare_and_set_that_exactly_one_of_two_pollers_wins()
-    {
-        var due = new ReminderRecord("Vote", "v1", "close", new DateTimeOffset(2026, 11, 22, 12, 0, 0, 123, TimeSpan.Zero).AddTicks(4567), null);
-        await Storage.Reminders.UpsertAsync(due);
-        var stored = Assert.Single(await Storage.Reminders.ReadDueAsync(due.DueAt.AddSeconds(1), 10));
-        var leaseA = stored.DueAt.AddMinutes(1);
-        var leaseB = stored.DueAt.AddMinutes(2);
-
-        var wins = await Task.WhenAll(
-            Storage.Reminders.TryRescheduleAsync(stored, leaseA),
-            Storage.Reminders.TryRescheduleAsync(stored, leaseB));
-
-        Assert.Single(wins, won => won);
-        var after = Assert.Single(await Storage.Reminders.ListAsync("Vote", "v1"));
-        Assert.Equal(wins[0] ? leaseA : leaseB, after.DueAt);
-        Assert.False(await Storage.Reminders.TryRescheduleAsync(stored, leaseA.AddHours(1)));
-        Assert.True(await Storage.Reminders.TryRescheduleAsync(after, after.DueAt.AddHours(1)));
-        Assert.False(await Storage.Reminders.TryRescheduleAsync(new ReminderRecord("Vote", "v1", "absent", stored.DueAt, null), leaseA));
-    }
-
-    [Fact]
-    public async Task Removing_a_fired_one_shot_reminder_spares_a_registration_renewed_meanwhile()
-    {
-        var lease = new DateTimeOffset(2026, 11, 22, 12, 1, 0, TimeSpan.Zero);
-        var claimed = new ReminderRecord("Vote", "v1", "close", lease, null);
-        await Storage.Reminders.UpsertAsync(claimed);
-        await Storage.Reminders.UpsertAsync(claimed with { DueAt = lease.AddDays(1) }); // the grain re-registered while firing
-
-        Assert.False(await Storage.Reminders.TryRemoveAsync(claimed));
-        Assert.Single(await Storage.Reminders.ListAsync("Vote", "v1"));
-        Assert.True(await Storage.Reminders.TryRemoveAsync(claimed with { DueAt = lease.AddDays(1) }));
-        Assert.Empty(await Storage.Reminders.ListAsync("Vote", "v1"));
-    }
-
-    [Fact]
     public async Task Reopening_the_database_keeps_everything_and_migrates_nothing_twice()
     {
         await Storage.State.WriteAsync(Write("k", "kept", 0, Event("kept")));
-        await Storage.Reminders.UpsertAsync(new ReminderRecord("Vote", "v1", "close", DateTimeOffset.UnixEpoch.AddDays(20000), TimeSpan.FromMinutes(90)));
+        var vote = Orleans.Runtime.GrainId.Create("councils.vote", "v1");
+        await Storage.Reminders.UpsertRow(new Orleans.ReminderEntry { GrainId = vote, ReminderName = "close", StartAt = DateTime.UnixEpoch.AddDays(20000), Period = TimeSpan.FromMinutes(90) });
+        await Storage.Journal.AppendAsync(new JournalAppend { Stream = "councils.ballots/v1", ExpectedVersion = 0, Events = [[1], [2]] });
         await Storage.DisposeAsync();
 
         Storage = await OpenAsync();
         await using (var second = await OpenAsync())
             Assert.Equal(1, (await second.State.ReadAsync(Type, "k"))!.Version);
 
-        Assert.Equal("kept", Encoding.UTF8.GetString((await Storage.State.ReadAsync(Type, "k"))!.Data));
+        Assert.Equal("kept", Encoding.UTF8.GetString((await Storage.State.ReadAsync(Type, "k"))!.Data!));
         Assert.Equal("kept", Assert.Single(await AllUnsentAsync()).Payload);
-        Assert.Equal(TimeSpan.FromMinutes(90), Assert.Single(await Storage.Reminders.ListAsync("Vote", "v1")).Period);
+        Assert.Equal(TimeSpan.FromMinutes(90), (await Storage.Reminders.ReadRow(vote, "close"))!.Period);
+        Assert.Equal(2, (await Storage.Journal.ReadAsync("councils.ballots/v1"))!.Version);
         Assert.Equal(2, (await Storage.State.WriteAsync(Write("k", "after restart", 1))).NewVersion);
     }
 
@@ -658,7 +612,7 @@ public abstract class StorageConformanceTests : IAsyncLifetime
                 var storedVersion = stored?.Version ?? 0;
                 Assert.True(storedVersion >= acknowledged.GetValueOrDefault(key),
                     $"{key}: acknowledged version {acknowledged.GetValueOrDefault(key)} but stored {storedVersion}");
-                if (stored is not null) Assert.Equal($"{key}:{storedVersion}", Encoding.UTF8.GetString(stored.Data));
+                if (stored is not null) Assert.Equal($"{key}:{storedVersion}", Encoding.UTF8.GetString(stored.Data!));
                 // State and outbox rows commit together: exactly one event per version, none beyond the stored one.
                 Assert.Equal(Enumerable.Range(1, (int)storedVersion).Select(v => (long)v),
                     outbox[key].Select(payload => long.Parse(payload[(payload.IndexOf(':') + 1)..])).Order());
