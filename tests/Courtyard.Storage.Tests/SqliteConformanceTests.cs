@@ -43,4 +43,17 @@ public sealed class SqliteConformanceTests : StorageConformanceTests
         Assert.Equal("wal", await sqlite.ReadWriterPragmaAsync("journal_mode"));
         Assert.Equal("10000", await sqlite.ReadWriterPragmaAsync("busy_timeout"));
     }
+
+    [Fact]
+    public async Task Reads_run_on_the_providers_reader_threads_never_on_the_callers_thread()
+    {
+        var sqlite = (SqliteStorageProvider)Storage;
+        var caller = Environment.CurrentManagedThreadId;
+
+        var (thread, name) = await sqlite.ReadAsync("SELECT 1", [], _ => (Environment.CurrentManagedThreadId, Thread.CurrentThread.Name), CancellationToken.None);
+
+        Assert.NotEqual(caller, thread);
+        Assert.StartsWith("sqlite-reader-", name);
+        Assert.False(Thread.CurrentThread.IsThreadPoolThread && name is null);
+    }
 }

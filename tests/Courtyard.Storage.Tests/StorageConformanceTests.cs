@@ -12,7 +12,7 @@ public abstract partial class StorageConformanceTests : IAsyncLifetime
 {
     private const string Type = "Councils.Proposal";
 
-    protected IStorageProvider Storage { get; private set; } = null!;
+    protected IStorageProvider Storage { get; set; } = null!;
 
     /// <summary>Opens the test's database (the same one again on a second call: a restart).</summary>
     protected Task<IStorageProvider> OpenAsync() => OpenAsync(new StorageOptions());

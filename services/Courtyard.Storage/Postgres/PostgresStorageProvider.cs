@@ -80,6 +80,13 @@ public sealed class PostgresStorageProvider : IStorageProvider
         DurabilityCheck.Verify(reader.GetString(0), reader.GetString(1), options.AllowPostgresWithoutFsync);
     }
 
+    /// <summary>A setting as the provider's own connections see it (tests: durability is set per connection).</summary>
+    internal async Task<string> ReadSettingAsync(string name)
+    {
+        await using var command = Command("SELECT current_setting($1)", Text(name));
+        return (string)(await command.ExecuteScalarAsync())!;
+    }
+
     internal Task<WriteResult> WriteAsync(PendingPostgresWrite pending, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<WriteResult>(cancellationToken);
