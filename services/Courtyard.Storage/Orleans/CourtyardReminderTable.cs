@@ -18,8 +18,7 @@ public sealed class CourtyardReminderTable(IServiceProvider services, IEnumerabl
     {
         if (names.Length == 0)
             throw new InvalidOperationException("Reminders need a storage: register one with AddCourtyardGrainStorage(name, …) before AddCourtyardReminders().");
-        foreach (var name in names) _ = Table(name); // opens every database now rather than at the first reminder
-        return Task.CompletedTask;
+        return Task.CompletedTask;   // the databases were opened as the silo started (CourtyardStorageStartup)
     }
 
     public Task<ReminderTableData> ReadRows(GrainId grainId) => TableOf(grainId).ReadRows(grainId);

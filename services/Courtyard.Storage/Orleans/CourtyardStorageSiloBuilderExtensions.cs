@@ -43,6 +43,7 @@ public static class CourtyardStorageSiloBuilderExtensions
         ArgumentNullException.ThrowIfNull(storage);
         services.AddKeyedSingleton<IStorageProvider>(name, (sp, _) => storage(sp));
         services.AddSingleton(new CourtyardStorageRegistration(name));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILifecycleParticipant<ISiloLifecycle>, CourtyardStorageStartup>());
         var options = services.AddOptions<CourtyardGrainStorageOptions>(name);
         if (configure is not null) options.Configure(configure);
         options.PostConfigure<Serializer>((o, serializer) => o.GrainStorageSerializer ??= new OrleansGrainStorageSerializer(serializer));
