@@ -145,7 +145,13 @@ public interface IBallotBoxGrain : IGrainWithStringKey
     /// <summary>Records <paramref name="count"/> ballots as one batch of events.</summary>
     Task<int> CastMany(int count);
 
+    /// <summary>Like <see cref="Cast"/> with an event id, as if the mark was recorded by a competing delivery after the check.</summary>
+    Task<int> CastAfterCheck(string voter, bool yes, string eventId);
+
     Task<BallotTally> Tally();
+
+    [AlwaysInterleave]
+    Task<Guid> ActivationStamp();
 }
 
 [GenerateSerializer, Immutable]
@@ -173,6 +179,8 @@ public sealed class BallotCast : BallotEvent
 public sealed class BallotBoxGrain([Journal(TestStorage.Name)] IJournal<BallotBoxState, BallotEvent> journal)
     : JournaledGrain<BallotBoxState, BallotEvent>, IBallotBoxGrain, ICustomStorageInterface<BallotBoxState, BallotEvent>
 {
+    private readonly Guid stamp = Guid.NewGuid();
+
     public async Task<int> Cast(string voter, bool yes, string? eventId = null)
     {
         if (eventId is not null) await journal.ConsumeAsync(new InboxMark(TestStorage.Consumer, TestStorage.Source, eventId));
@@ -181,6 +189,17 @@ public sealed class BallotBoxGrain([Journal(TestStorage.Name)] IJournal<BallotBo
         await ConfirmEvents();
         return Version;
     }
+
+    public async Task<int> CastAfterCheck(string voter, bool yes, string eventId)
+    {
+        journal.Effects.Consume(new InboxMark(TestStorage.Consumer, TestStorage.Source, eventId));
+        RaiseEvent(new BallotCast { Voter = voter, Yes = yes });
+        journal.Effects.Publish(new OutboxMessage(this.GetPrimaryKeyString(), "tests", "courtyard.tests.ballot_cast.v1", voter));
+        await ConfirmEvents();
+        return Version;
+    }
+
+    public Task<Guid> ActivationStamp() => Task.FromResult(stamp);
 
     public async Task<int> CastMany(int count)
     {
