@@ -43,11 +43,17 @@ public abstract partial class StorageConformanceTests
         await ReopenWithAsync(new StorageOptions { BeforeCommitCompletes = gate.WaitAsync });
 
         var write = Storage.State.WriteAsync(Write("k", "v1", 0, Event("e")));
-        await gate.Entered.WaitAsync(TimeSpan.FromSeconds(30));
-        await Task.Delay(200);
+        try
+        {
+            await gate.Entered.WaitAsync(TimeSpan.FromSeconds(30));
+            await Task.Delay(200);
 
-        Assert.False(write.IsCompleted, "the write was acknowledged before its transaction committed");
-        gate.Release();
+            Assert.False(write.IsCompleted, "the write was acknowledged before its transaction committed");
+        }
+        finally
+        {
+            gate.Release();
+        }
         Assert.Equal(1, (await write.WaitAsync(TimeSpan.FromSeconds(30))).NewVersion);
     }
 
@@ -58,12 +64,18 @@ public abstract partial class StorageConformanceTests
         await ReopenWithAsync(new StorageOptions { BeforeCommitCompletes = gate.WaitAsync, MaxBatchSize = 4, MaxQueuedWrites = 16 });
 
         var writes = Enumerable.Range(0, 300).Select(i => Storage.State.WriteAsync(Write("k" + i, "v", 0))).ToArray();
-        await gate.Entered.WaitAsync(TimeSpan.FromSeconds(30));
-        await Task.Delay(200);
+        try
+        {
+            await gate.Entered.WaitAsync(TimeSpan.FromSeconds(30));
+            await Task.Delay(200);
 
-        Assert.InRange(QueuedWrites(Storage), 0, 16 * 2);   // two writer loops at most (PostgreSQL, 2 loops)
-        Assert.DoesNotContain(writes, w => w.IsCompleted);
-        gate.Release();
+            Assert.InRange(QueuedWrites(Storage), 0, 16 * 2);   // two writer loops at most (PostgreSQL, 2 loops)
+            Assert.DoesNotContain(writes, w => w.IsCompleted);
+        }
+        finally
+        {
+            gate.Release();
+        }
         Assert.All(await Task.WhenAll(writes).WaitAsync(TimeSpan.FromSeconds(60)), result => Assert.Equal(1, result.NewVersion));
     }
 

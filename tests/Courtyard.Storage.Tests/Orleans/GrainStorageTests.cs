@@ -71,14 +71,20 @@ public abstract class GrainStorageTests : IAsyncLifetime
         var counter = silo.Grains.GetGrain<ICounterGrain>("k");
 
         var call = counter.Increment(raise: true);
-        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        await Task.Delay(200);
+        try
+        {
+            await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await Task.Delay(200);
 
-        // Item 14, through a grain: while the transaction has not committed, the caller has no answer...
-        Assert.False(call.IsCompleted, "the grain call was answered before its write committed");
-        // ...and the event is still pending on the state: it is cleared only once committed.
-        Assert.Equal(1, await counter.PendingOutbox());
-        gate.SetResult();
+            // Item 14, through a grain: while the transaction has not committed, the caller has no answer...
+            Assert.False(call.IsCompleted, "the grain call was answered before its write committed");
+            // ...and the event is still pending on the state: it is cleared only once committed.
+            Assert.Equal(1, await counter.PendingOutbox());
+        }
+        finally
+        {
+            gate.TrySetResult();
+        }
         Assert.Equal(1, await call);
         Assert.Equal(0, await counter.PendingOutbox());
         var row = Assert.Single(await OutboxAsync());
