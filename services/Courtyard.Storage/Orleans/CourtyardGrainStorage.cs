@@ -77,7 +77,9 @@ public sealed partial class CourtyardGrainStorage(
         catch (Exception error)
         {
             LogWriteFailed(logger, error, name, stateName, grainId);
-            grainContextAccessor.GrainContext?.Deactivate(new DeactivationReason(DeactivationReasonCode.ApplicationError, error,
+            // No exception in the reason: Orleans would answer the calls queued behind this one with it, instead of
+            // handing them to a fresh activation.
+            grainContextAccessor.GrainContext?.Deactivate(new DeactivationReason(DeactivationReasonCode.ApplicationError,
                 $"The write of state {stateName} failed ({error.GetType().Name}); the activation reloads from storage."));
             throw;
         }

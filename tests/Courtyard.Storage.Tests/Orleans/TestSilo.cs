@@ -28,7 +28,8 @@ public sealed class TestSilo : IAsyncDisposable
     public ReminderTicks Ticks => host.Services.GetRequiredService<ReminderTicks>();
 
     /// <summary>Starts a silo with the storages <paramref name="storages"/> (name → opener), reminders and journals.</summary>
-    public static async Task<TestSilo> StartAsync(IReadOnlyDictionary<string, Func<IStorageProvider>> storages, Action<ISiloBuilder>? configure = null)
+    public static async Task<TestSilo> StartAsync(IReadOnlyDictionary<string, Func<IStorageProvider>> storages, Action<ISiloBuilder>? configure = null,
+        bool reminders = true)
     {
         var builder = Host.CreateDefaultBuilder()
             .ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning))
@@ -37,7 +38,8 @@ public sealed class TestSilo : IAsyncDisposable
             {
                 silo.UseLocalhostClustering(FreePort(), FreePort(), serviceId: "courtyard-storage-tests", clusterId: "test-" + Guid.NewGuid().ToString("N")[..8]);
                 foreach (var (name, open) in storages) silo.AddCourtyardGrainStorage(name, _ => open());
-                silo.AddCourtyardReminders().AddCourtyardJournal(journal => journal.SnapshotInterval = 5);
+                if (reminders) silo.AddCourtyardReminders();
+                silo.AddCourtyardJournal(journal => journal.SnapshotInterval = 5);
                 silo.Configure<ReminderOptions>(reminders =>
                 {
                     reminders.MinimumReminderPeriod = TimeSpan.FromSeconds(1);
@@ -50,8 +52,8 @@ public sealed class TestSilo : IAsyncDisposable
         return new TestSilo(host);
     }
 
-    public static Task<TestSilo> StartAsync(Func<IStorageProvider> storage, Action<ISiloBuilder>? configure = null) =>
-        StartAsync(new Dictionary<string, Func<IStorageProvider>> { [TestStorage.Name] = storage }, configure);
+    public static Task<TestSilo> StartAsync(Func<IStorageProvider> storage, Action<ISiloBuilder>? configure = null, bool reminders = true) =>
+        StartAsync(new Dictionary<string, Func<IStorageProvider>> { [TestStorage.Name] = storage }, configure, reminders);
 
     private static int FreePort()
     {
