@@ -64,7 +64,11 @@ public static class StorageBenchmark
         return 0;
     }
 
-    private sealed record Measurement(double PerSecond, double P50, double P99);
+    internal sealed record Measurement(double PerSecond, double P50, double P99);
+
+    /// <summary>The baseline: one upsert per autocommit transaction per writer, same database kind and durability.</summary>
+    internal static Task<Measurement> RawInsertLoopAsync(string provider, string postgres, int writers, int keys, TimeSpan duration) =>
+        provider == "sqlite" ? RawSqliteAsync(writers, keys, duration) : RawPostgresAsync(postgres, writers, keys, duration);
 
     /// <summary>Each writer owns the keys ≡ its index (mod writers), so writes never conflict; it writes them in turn, each awaiting its ack.</summary>
     private static async Task<Measurement> GroupCommitAsync(string provider, string postgres, int writers, int keys, TimeSpan duration,
@@ -140,7 +144,7 @@ public static class StorageBenchmark
     }
 
     /// <summary>Runs <paramref name="writers"/> loops for a 1 s warm-up and then <paramref name="duration"/>, counting completed writes.</summary>
-    private static async Task<Measurement> MeasureAsync(int writers, int keys, TimeSpan duration, Func<Func<int, Task>> createWriter)
+    internal static async Task<Measurement> MeasureAsync(int writers, int keys, TimeSpan duration, Func<Func<int, Task>> createWriter)
     {
         var measuring = false;
         var stop = false;
@@ -172,7 +176,7 @@ public static class StorageBenchmark
     }
 
     /// <summary>A fresh SQLite file in a temporary folder, or a fresh PostgreSQL database; removed afterwards.</summary>
-    private sealed class ScratchDatabase : IAsyncDisposable
+    internal sealed class ScratchDatabase : IAsyncDisposable
     {
         private readonly Func<Task> remove;
 

@@ -1,7 +1,7 @@
 // A process for the storage tests to kill, and a host for the storage benchmark:
 //   crash-writer sqlite <path> | crash-writer postgres <connection-string>         (the storage alone)
 //   grain-crash-writer sqlite <path> | grain-crash-writer postgres <connection>    (through an Orleans silo)
-//   bench [StorageBenchmark options]
+//   bench [StorageBenchmark options] | grain-storage-bench [GrainStorageBenchmark options]
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -20,12 +20,13 @@ return args.FirstOrDefault() switch
     "crash-writer" when args.Length == 3 => await CrashWriter.RunAsync(args[1], args[2]),
     "grain-crash-writer" when args.Length == 3 => await GrainCrashWriter.RunAsync(args[1], args[2]),
     "bench" => await StorageBenchmark.RunAsync(args[1..]),
+    "grain-storage-bench" => await GrainStorageBenchmark.RunAsync(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Courtyard.Storage.Tests.Worker <crash-writer|grain-crash-writer> <sqlite|postgres> <path|connection> | bench [options]");
+    Console.Error.WriteLine("usage: Courtyard.Storage.Tests.Worker <crash-writer|grain-crash-writer> <sqlite|postgres> <path|connection> | bench [options] | grain-storage-bench [options]");
     return 2;
 }
 
