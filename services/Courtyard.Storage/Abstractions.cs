@@ -4,8 +4,9 @@ using Orleans.Storage;
 namespace Courtyard.Storage;
 
 // The contract every storage provider (SQLite, PostgreSQL) implements and the shared conformance suite checks.
-// Grains use IStateStore; the event bus uses the outbox, inbox and dead-letter stores. A state write, the outbox
-// rows it appends and the inbox mark it consumes are committed in ONE transaction.
+// Orleans reaches it through the plug-ins in Orleans/ (grain storage over IStateStore, reminder table, journal);
+// the event bus uses the outbox, inbox and dead-letter stores. A state write (or journal append), the outbox rows it
+// appends and the inbox mark it consumes are committed in ONE transaction.
 
 /// <summary>
 /// A grain's persisted state as stored: opaque bytes and an integer version used as the ETag. <see cref="Data"/> is

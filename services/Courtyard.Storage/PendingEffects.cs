@@ -54,7 +54,8 @@ public sealed class PendingEffects
 
 /// <summary>
 /// Implemented by grain state classes whose writes raise integration events or consume one:
-/// <c>public PendingEffects Effects { get; } = new();</c> (no <c>[Id]</c>, so Orleans never serializes it).
+/// <c>[field: NonSerialized] public PendingEffects Effects { get; } = new();</c> (no <c>[Id]</c>, so Orleans never
+/// serializes it; <c>field: NonSerialized</c> tells Orleans' analyzer so). Also implemented by <see cref="IJournal{TState,TEvent}"/>.
 /// </summary>
 public interface IHasPendingEffects
 {
