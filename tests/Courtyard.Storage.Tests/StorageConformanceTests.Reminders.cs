@@ -33,6 +33,11 @@ public abstract partial class StorageConformanceTests
         Assert.True(await Storage.Reminders.RemoveRow(vote, "close", second!));
         Assert.False(await Storage.Reminders.RemoveRow(vote, "close", second!));
         Assert.Null(await Storage.Reminders.ReadRow(vote, "close"));
+
+        // Registered again after its removal: an ETag from before never removes the new registration.
+        var again = await Storage.Reminders.UpsertRow(Reminder(vote, "close", startAt, TimeSpan.FromMinutes(10)));
+        Assert.False(await Storage.Reminders.RemoveRow(vote, "close", first!));
+        Assert.True(await Storage.Reminders.RemoveRow(vote, "close", again!));
     }
 
     [Fact]

@@ -176,7 +176,7 @@ internal sealed class PostgresJournalStore(PostgresStorageProvider provider) : I
     }
 }
 
-/// <summary>This database's reminders as Orleans' reminder service reads and writes them; the ETag is a counter.</summary>
+/// <summary>This database's reminders as Orleans' reminder service reads and writes them; the ETag is new at each upsert.</summary>
 internal sealed class PostgresReminderTable(PostgresStorageProvider provider) : Orleans.IReminderTable
 {
     public Task<Orleans.ReminderTableData> ReadRows(Orleans.Runtime.GrainId grainId) =>
@@ -192,10 +192,11 @@ internal sealed class PostgresReminderTable(PostgresStorageProvider provider) : 
 
     public async Task<string?> UpsertRow(Orleans.ReminderEntry entry)
     {
-        await using var command = provider.Command(PostgresSchema.UpsertReminder, Text(entry.GrainId.ToString()), Text(entry.ReminderName),
+        var etag = ReminderRows.NewETag();
+        await provider.ExecuteAsync(PostgresSchema.UpsertReminder, [Text(entry.GrainId.ToString()), Text(entry.ReminderName),
             Bigint(entry.GrainId.GetUniformHashCode()),
-            Timestamp(StorageTime.FromUnixMicroseconds(ReminderRows.StartAt(entry))), Bigint(entry.Period.Ticks));
-        return ReminderRows.ETag((long)(await command.ExecuteScalarAsync())!);
+            Timestamp(StorageTime.FromUnixMicroseconds(ReminderRows.StartAt(entry))), Bigint(entry.Period.Ticks), Bigint(etag)], CancellationToken.None);
+        return ReminderRows.ETag(etag);
     }
 
     public async Task<bool> RemoveRow(Orleans.Runtime.GrainId grainId, string reminderName, string eTag) =>

@@ -7,12 +7,15 @@ namespace Courtyard.Storage;
 
 /// <summary>
 /// How both providers keep an Orleans reminder: grain id (text) and name as the key, the grain's uniform hash for
-/// Orleans' range reads, the start time (UTC microseconds), the period in ticks, and a counter as the ETag.
+/// Orleans' range reads, the start time (UTC microseconds), the period in ticks, and a random 63-bit ETag per upsert
+/// (a counter would start over when a reminder is removed and registered again, letting a stale ETag remove the new one).
 /// </summary>
 internal static class ReminderRows
 {
     public static long StartAt(ReminderEntry entry) =>
         StorageTime.ToUnixMicroseconds(new DateTimeOffset(DateTime.SpecifyKind(entry.StartAt.ToUniversalTime(), DateTimeKind.Utc)));
+
+    public static long NewETag() => Random.Shared.NextInt64(1, long.MaxValue);
 
     public static string ETag(long version) => version.ToString(CultureInfo.InvariantCulture);
 

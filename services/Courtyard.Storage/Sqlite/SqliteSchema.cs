@@ -192,10 +192,9 @@ internal static class SqliteSchema
 
     public const string UpsertReminder =
         """
-        INSERT INTO reminders (grain_id, name, grain_hash, start_at, period_ticks, etag) VALUES ($1, $2, $3, $4, $5, 1)
+        INSERT INTO reminders (grain_id, name, grain_hash, start_at, period_ticks, etag) VALUES ($1, $2, $3, $4, $5, $6)
         ON CONFLICT (grain_id, name) DO UPDATE SET grain_hash = excluded.grain_hash, start_at = excluded.start_at,
-            period_ticks = excluded.period_ticks, etag = reminders.etag + 1
-        RETURNING etag
+            period_ticks = excluded.period_ticks, etag = excluded.etag
         """;
     public const string DeleteReminder = "DELETE FROM reminders WHERE grain_id = $1 AND name = $2 AND etag = $3";
     private const string ReminderColumns = "grain_id, name, start_at, period_ticks, etag";

@@ -160,7 +160,7 @@ internal sealed class SqliteJournalStore(SqliteStorageProvider provider) : IJour
     }
 }
 
-/// <summary>This database's reminders as Orleans' reminder service reads and writes them; the ETag is a counter.</summary>
+/// <summary>This database's reminders as Orleans' reminder service reads and writes them; the ETag is new at each upsert.</summary>
 internal sealed class SqliteReminderTable(SqliteStorageProvider provider) : Orleans.IReminderTable
 {
     public Task<Orleans.ReminderTableData> ReadRows(Orleans.Runtime.GrainId grainId) =>
@@ -176,8 +176,9 @@ internal sealed class SqliteReminderTable(SqliteStorageProvider provider) : Orle
 
     public async Task<string?> UpsertRow(Orleans.ReminderEntry entry)
     {
-        var etag = await provider.WriteAsync(writer => writer.Scalar<long>(SqliteSchema.UpsertReminder, entry.GrainId.ToString(), entry.ReminderName,
-            (long)entry.GrainId.GetUniformHashCode(), ReminderRows.StartAt(entry), entry.Period.Ticks), CancellationToken.None);
+        var etag = ReminderRows.NewETag();
+        await provider.WriteAsync(writer => writer.Execute(SqliteSchema.UpsertReminder, entry.GrainId.ToString(), entry.ReminderName,
+            (long)entry.GrainId.GetUniformHashCode(), ReminderRows.StartAt(entry), entry.Period.Ticks, etag), CancellationToken.None);
         return ReminderRows.ETag(etag);
     }
 
