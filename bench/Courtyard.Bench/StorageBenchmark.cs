@@ -1,8 +1,10 @@
 // Storage benchmark: `dotnet run -c Release --project bench/Courtyard.Bench -- storage [--seconds 5] [--keys 10000]
-//   [--writers 1,16,256] [--providers sqlite,postgres] [--postgres <connection>] [--postgres-writers 1] [--outbox] [--no-raw]`.
+//   [--writers 1,16,256] [--providers sqlite,postgres] [--postgres <connection>] [--postgres-writers 1] [--outbox] [--no-raw]
+//   [--reads]`.
 // Durable state writes/s through IStateStore (group commit) at each writer count over --keys keys, against a raw
 // one-row-per-transaction upsert loop on the same kind of database with the same durability. Prints a table and writes
-// bench/results/storage.json. Also compiled into tests/Courtyard.Storage.Tests.Worker (`... Worker bench ...`).
+// bench/results/storage.json. With --reads, also state reads/s and latency (SQLite: on the provider's reader threads).
+// Also compiled into tests/Courtyard.Storage.Tests.Worker (`... Worker bench ...`).
 using System.Diagnostics;
 using System.Text.Json;
 using Courtyard.Storage;
@@ -46,6 +48,19 @@ public static class StorageBenchmark
                     Console.WriteLine($"{provider,-10} {mode,-14} {writers,7} {result.PerSecond,10:0} {result.P50,8:0.00} {result.P99,8:0.00}");
                     rows.Add(new() { ["provider"] = provider, ["mode"] = mode, ["writers"] = writers, ["writesPerSecond"] = Math.Round(result.PerSecond),
                         ["p50Ms"] = Math.Round(result.P50, 2), ["p99Ms"] = Math.Round(result.P99, 2) });
+                }
+            }
+        }
+        if (args.Contains("--reads"))
+        {
+            foreach (var provider in providers)
+            {
+                foreach (var readers in writerCounts)
+                {
+                    var result = await ReadsAsync(provider, postgres, readers, keys, duration, options);
+                    Console.WriteLine($"{provider,-10} {"read",-14} {readers,7} {result.PerSecond,10:0} {result.P50,8:0.000} {result.P99,8:0.000}");
+                    rows.Add(new() { ["provider"] = provider, ["mode"] = "read", ["writers"] = readers, ["writesPerSecond"] = Math.Round(result.PerSecond),
+                        ["p50Ms"] = Math.Round(result.P50, 3), ["p99Ms"] = Math.Round(result.P99, 3) });
                 }
             }
         }
@@ -93,6 +108,18 @@ public static class StorageBenchmark
                 versions[key] = result.NewVersion;
             };
         });
+    }
+
+    /// <summary>Point reads of 100-byte states by key, each reader awaiting each read.</summary>
+    private static async Task<Measurement> ReadsAsync(string provider, string postgres, int readers, int keys, TimeSpan duration, StorageOptions options)
+    {
+        await using var scratch = await ScratchDatabase.CreateAsync(provider, postgres);
+        await using var storage = provider == "sqlite"
+            ? (IStorageProvider)await SqliteStorageProvider.OpenAsync(scratch.Target, options)
+            : await PostgresStorageProvider.OpenAsync(scratch.Target, options);
+        await Task.WhenAll(Enumerable.Range(0, keys).Select(key =>
+            storage.State.WriteAsync(new StateWrite { StateType = "bench", Key = "k" + key, Data = new byte[100] })));
+        return await MeasureAsync(readers, keys, duration, () => async key => _ = await storage.State.ReadAsync("bench", "k" + key));
     }
 
     private static async Task<Measurement> RawSqliteAsync(int writers, int keys, TimeSpan duration)
