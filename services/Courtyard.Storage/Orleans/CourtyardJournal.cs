@@ -20,7 +20,10 @@ namespace Courtyard.Storage;
 /// </summary>
 public interface IJournal<TState, TEvent> : IHasPendingEffects where TState : class, new() where TEvent : class
 {
-    /// <summary>Checks the inbox, then records <paramref name="mark"/> to be committed with the next append.</summary>
+    /// <summary>
+    /// Checks the inbox, then records <paramref name="mark"/> to be committed with the next append: raise the event's
+    /// effects next (a handler that decides to change nothing calls <c>Effects.Clear()</c> instead).
+    /// </summary>
     /// <exception cref="InboxMarkAlreadyRecordedException">The event was handled before: raise nothing.</exception>
     Task ConsumeAsync(InboxMark mark);
 

@@ -80,6 +80,26 @@ public sealed class SqliteReminderTests : ReminderTests
     }
 }
 
+public sealed class ReminderRoutingTests
+{
+    private static CourtyardReminderTable Table(params string[] storages) =>
+        new(new ServiceCollection().BuildServiceProvider(), storages.Select(name => new CourtyardStorageRegistration(name)));
+
+    [Fact]
+    public void A_grain_type_prefix_names_its_services_storage_and_with_one_storage_everything_goes_there()
+    {
+        var embedded = Table("councils", "rules", "volunteers");
+        Assert.Equal("councils", embedded.StorageOf(GrainId.Create("councils.vote", "v1")));
+        Assert.Equal("rules", embedded.StorageOf(GrainId.Create("rules.rulebook", "r1")));
+        var unknown = Assert.Throws<InvalidOperationException>(() => embedded.StorageOf(GrainId.Create("projects.bid", "b1")));
+        Assert.Contains("projects.bid", unknown.Message);
+
+        var alone = Table("councils");
+        Assert.Equal("councils", alone.StorageOf(GrainId.Create("councils.vote", "v1")));
+        Assert.Equal("councils", alone.StorageOf(GrainId.Create("unprefixed", "x")));
+    }
+}
+
 public sealed class PostgresReminderTests : ReminderTests
 {
     protected override TestDatabase CreateDatabase() => TestDatabase.Postgres();
