@@ -61,7 +61,7 @@ internal sealed class CuttingProxy : IAsyncDisposable
                 var toClient = CopyServerRepliesAsync(server.GetStream(), client.GetStream());
                 await Task.WhenAny(toServer, toClient);
             }
-            catch (Exception) when (stopping.IsCancellationRequested || true)
+            catch (Exception)
             {
                 // A cut or a closed side ends the relay of this connection.
             }
