@@ -54,11 +54,12 @@ internal sealed class PostgresStateWriter(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var batch = new NpgsqlBatch(connection);
+        var takesXidFirst = TakeTransactionIdFirstIfOutbox(batch, ordered.Select(p => p.Write));
         foreach (var pending in ordered) batch.BatchCommands.Add(CreateCommand(pending.Write, checkInbox: true));
         await using var reader = await batch.ExecuteReaderAsync();
         for (var i = 0; i < ordered.Count; i++)
         {
-            if (i > 0) await reader.NextResultAsync();
+            if (i > 0 || takesXidFirst) await reader.NextResultAsync();
             Record(ordered[i], await reader.ReadAsync() ? reader : null);
         }
         // Disposing the reader consumes the rest up to ReadyForQuery, i.e. past the commit: only then are outcomes published.
@@ -72,6 +73,11 @@ internal sealed class PostgresStateWriter(NpgsqlDataSource dataSource)
         {
             await using var connection = await dataSource.OpenConnectionAsync();
             await using var transaction = await connection.BeginTransactionAsync();
+            if (write.Outbox.Count > 0)
+            {
+                await using var takeXid = new NpgsqlCommand(PostgresOutboxOrdering.TakeTransactionIdFirst, connection, transaction);
+                await takeXid.ExecuteScalarAsync();
+            }
             if (write.Consumes is { } mark)
             {
                 await using var insertMark = new NpgsqlCommand(PostgresSchema.InsertInbox, connection, transaction);
@@ -100,6 +106,14 @@ internal sealed class PostgresStateWriter(NpgsqlDataSource dataSource)
             return;
         }
         await FillStoredVersionsAsync([pending]);
+    }
+
+    /// <summary>Events' ordering rule (PostgresOutboxOrdering): a batch that inserts outbox rows takes its xid first.</summary>
+    private static bool TakeTransactionIdFirstIfOutbox(NpgsqlBatch batch, IEnumerable<StateWrite> writes)
+    {
+        if (!writes.Any(w => w.Outbox.Count > 0)) return false;
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(PostgresOutboxOrdering.TakeTransactionIdFirst));
+        return true;
     }
 
     /// <summary>Records the write's outcome from its result row (null: a plain write that matched no row, i.e. a conflict).</summary>
@@ -165,7 +179,7 @@ internal sealed class PostgresStateWriter(NpgsqlDataSource dataSource)
         if (withOutbox)
         {
             var messages = write.Outbox;
-            parameters.Add(TextArray(messages.Select(m => m.Partition)));
+            parameters.Add(TextArray(messages.Select(m => m.CourtyardId)));
             parameters.Add(TextArray(messages.Select(m => m.Topic)));
             parameters.Add(TextArray(messages.Select(m => m.EventType)));
             parameters.Add(TextArray(messages.Select(m => m.Payload)));
