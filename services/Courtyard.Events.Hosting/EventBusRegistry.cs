@@ -1,24 +1,19 @@
-namespace Courtyard.Events;
+using Microsoft.Extensions.DependencyInjection;
 
-/// <summary>The event buses of the process (one per hosted service), for the admin RPCs and the relay wake-up.</summary>
+namespace Courtyard.Events.Hosting;
+
+/// <summary>A service whose event bus this process hosts (one registration per AddEventBus call).</summary>
+internal sealed record HostedEventBus(string Source);
+
+/// <summary>The event buses of the process (one per hosted service), for EventAdmin and the Dapr routes.</summary>
 public sealed class EventBusRegistry
 {
-    private readonly Lock gate = new();
-    private EventBus[] buses = [];
+    private readonly IReadOnlyList<EventBus> buses;
+
+    internal EventBusRegistry(IServiceProvider services, IEnumerable<HostedEventBus> hosted) =>
+        buses = hosted.Select(h => services.GetRequiredKeyedService<EventBus>(h.Source)).ToArray();
 
     public IReadOnlyList<EventBus> Buses => buses;
-
-    public void Add(EventBus bus)
-    {
-        lock (gate)
-        {
-            if (buses.Any(b => b.Source == bus.Source))
-            {
-                throw new InvalidOperationException($"An event bus for \"{bus.Source}\" is already registered.");
-            }
-            buses = [.. buses, bus];
-        }
-    }
 
     public EventBus? Find(string source) => buses.FirstOrDefault(b => b.Source == source);
 }

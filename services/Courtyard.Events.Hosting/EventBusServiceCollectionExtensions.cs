@@ -1,75 +1,85 @@
-using Courtyard.Events.Admin;
 using Courtyard.Events.Dapr;
 using Courtyard.Events.Transports;
-using Courtyard.Grains;
-using Courtyard.Grpc;
 using Courtyard.Storage;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace Courtyard.Events;
+namespace Courtyard.Events.Hosting;
 
-public static class EventsServiceCollectionExtensions
+public static class EventBusServiceCollectionExtensions
 {
-    /// <summary>
-    /// Where every Courtyard service reads its event settings (environment form: <c>Courtyard__Events__Transport</c>, …),
-    /// next to the rest of the platform's "Courtyard" section.
-    /// </summary>
+    /// <summary>Where the event settings live (environment form <c>Courtyard__Events__Transport</c>, …).</summary>
     public const string ConfigurationSection = "Courtyard:Events";
 
     /// <summary>The values <c>Courtyard:Events:Transport</c> accepts; the first is the default.</summary>
     public static readonly IReadOnlyList<string> TransportNames = ["inproc", "rabbitmq", "dapr"];
 
     /// <summary>
-    /// The process-wide parts: the <see cref="EventCatalog"/>, the <see cref="EventBusRegistry"/>, the transport chosen by
-    /// configuration section "Courtyard:Events" (<c>Transport</c> = inproc (default) | rabbitmq | dapr; <c>RabbitMq:Url</c>,
-    /// <c>RabbitMq:Exchange</c>; <c>Dapr:PubSubName</c>), and the grain-commit listener that wakes relays.
-    /// </summary>
-    public static IServiceCollection AddCourtyardEvents(this IServiceCollection services, IConfiguration? configuration = null)
-    {
-        services.TryAddSingleton<EventCatalog>();
-        services.TryAddSingleton<EventBusRegistry>();
-        services.TryAddSingleton<IEventTransport>(sp => CreateTransport(configuration ?? sp.GetService<IConfiguration>(), sp.GetRequiredService<ILoggerFactory>()));
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IOutboxCommitListener, RelayWaker>());
-        return services;
-    }
-
-    /// <summary>
-    /// One service's event bus: <paramref name="declare"/> maps its events and handlers; storage defaults to the
-    /// <see cref="IStorageProvider"/> in DI. A hosted service subscribes its consumers at start and starts its relay
-    /// once the host has started (so every in-process consumer is subscribed before the first publish).
+    /// One service's event bus, hosted: <paramref name="declare"/> declares its handlers. Its storage is the
+    /// <see cref="IStorageProvider"/> registered as a keyed service under the service's name (convention: one name per
+    /// service = its storage = its event source), unless <paramref name="storage"/> picks another. Several services in
+    /// one process each call this with their own name and storage; they share the process's transport. A hosted service
+    /// subscribes the consumers at start and starts the relay and the retention purge once the host has started (so
+    /// every in-process consumer is subscribed before the first publish).
     /// </summary>
     public static IServiceCollection AddEventBus(this IServiceCollection services, string source, Action<EventBus> declare,
         Action<EventBusOptions>? configure = null, Func<IServiceProvider, IStorageProvider>? storage = null)
     {
-        services.AddCourtyardEvents();
+        ArgumentException.ThrowIfNullOrWhiteSpace(source);
+        ArgumentNullException.ThrowIfNull(declare);
+        services.AddEventTransport();
+        if (services.Any(d => d.ServiceType == typeof(HostedEventBus) && ((HostedEventBus)d.ImplementationInstance!).Source == source))
+        {
+            throw new InvalidOperationException($"An event bus for \"{source}\" is already added.");
+        }
+        services.AddSingleton(new HostedEventBus(source));
         services.AddKeyedSingleton(source, (sp, _) =>
         {
             var options = new EventBusOptions { Source = source };
-            if (sp.GetService<IConfiguration>()?.GetSection(ConfigurationSection) is { } section && int.TryParse(section["MaxDeliveryAttempts"], out var max))
+            var section = sp.GetService<IConfiguration>()?.GetSection(ConfigurationSection);
+            if (int.TryParse(section?["MaxDeliveryAttempts"], out var maxDeliveries))
             {
-                options.MaxDeliveryAttempts = max;
+                options.MaxDeliveryAttempts = maxDeliveries;
+            }
+            if (int.TryParse(section?["MaxPublishAttempts"], out var maxPublishes))
+            {
+                options.MaxPublishAttempts = maxPublishes;
             }
             configure?.Invoke(options);
-            var bus = new EventBus(options, storage?.Invoke(sp) ?? sp.GetRequiredService<IStorageProvider>(), sp.GetRequiredService<IEventTransport>(),
-                sp.GetRequiredService<EventCatalog>(), sp.GetRequiredService<ILoggerFactory>(), sp);
+            var bus = new EventBus(options, storage?.Invoke(sp) ?? sp.GetRequiredKeyedService<IStorageProvider>(source),
+                sp.GetRequiredService<IEventTransport>(), sp.GetRequiredService<ILoggerFactory>(), sp);
             declare(bus);
-            sp.GetRequiredService<EventBusRegistry>().Add(bus);
             return bus;
         });
         services.AddSingleton<IHostedService>(sp => new EventBusHostedService(sp.GetRequiredKeyedService<EventBus>(source), sp.GetRequiredService<IHostApplicationLifetime>()));
         return services;
     }
 
-    /// <summary>Serves courtyard.events.v1.EventAdmin (dead letters: list, replay, delete).</summary>
-    public static GrpcServerBuilder AddEventAdmin(this GrpcServerBuilder grpc)
+    /// <summary>
+    /// The process-wide parts (each added once): the <see cref="EventBusRegistry"/>, the EventAdmin service, and the
+    /// transport <c>Courtyard:Events:Transport</c> names: <c>inproc</c> (default), <c>rabbitmq</c>
+    /// (<c>RabbitMq:Url</c>, <c>RabbitMq:Exchange</c>) or <c>dapr</c> (<c>Dapr:PubSubName</c>; the DaprClient from
+    /// <c>AddDaprClient</c>, reading DAPR_GRPC_ENDPOINT / DAPR_API_TOKEN; the app token check on Dapr's calls).
+    /// </summary>
+    public static IServiceCollection AddEventTransport(this IServiceCollection services)
     {
-        grpc.Services.AddCourtyardEvents();
-        grpc.Services.TryAddSingleton<EventAdminService>();
-        return grpc.AddService<EventAdminService>(EventAdminService.Descriptor);
+        if (services.Any(d => d.ServiceType == typeof(EventBusRegistry)))
+        {
+            return services;
+        }
+        services.AddSingleton(sp => new EventBusRegistry(sp, sp.GetServices<HostedEventBus>()));
+        services.AddSingleton<EventAdminService>();
+        services.AddSingleton<IEventTransport>(sp => CreateTransport(sp.GetService<IConfiguration>(), sp));
+        services.AddDaprClient();
+        // Dapr calls the app with APP_API_TOKEN in dapr-api-token; the "Dapr" policy on the event routes checks it.
+        services.AddAuthentication().AddDapr();
+        services.AddAuthorization(o => o.AddDapr());
+        return services;
     }
 
     /// <summary>
@@ -94,13 +104,12 @@ public static class EventsServiceCollectionExtensions
                 $"{ConfigurationSection}:Transport \"{configured}\" is not one of {string.Join(", ", TransportNames)}.");
     }
 
-    public static IEventTransport CreateTransport(IConfiguration? configuration, ILoggerFactory loggerFactory)
+    private static IEventTransport CreateTransport(IConfiguration? configuration, IServiceProvider services)
     {
         var section = configuration?.GetSection(ConfigurationSection);
+        var loggers = services.GetRequiredService<ILoggerFactory>();
         switch (ReadTransportName(configuration))
         {
-            case "inproc":
-                return new InProcessTransport();
             case "rabbitmq":
                 var rabbit = new RabbitMqTransportOptions();
                 if (section?["RabbitMq:Url"] is { Length: > 0 } url)
@@ -111,28 +120,16 @@ public static class EventsServiceCollectionExtensions
                 {
                     rabbit.Exchange = exchange;
                 }
-                return new RabbitMqTransport(rabbit, loggerFactory.CreateLogger<RabbitMqTransport>());
+                return new RabbitMqTransport(rabbit, loggers.CreateLogger<RabbitMqTransport>());
             case "dapr":
                 var dapr = new DaprTransportOptions();
                 if (section?["Dapr:PubSubName"] is { Length: > 0 } pubsub)
                 {
                     dapr.PubSubName = pubsub;
                 }
-                return new DaprTransport(dapr, logger: loggerFactory.CreateLogger<DaprTransport>());
+                return new DaprTransport(services.GetRequiredService<global::Dapr.Client.DaprClient>(), dapr, loggers.CreateLogger<DaprTransport>());
             default:
-                throw new InvalidOperationException("unreachable: ReadTransportName returned an unknown transport");
-        }
-    }
-
-    /// <summary>Wakes every relay of the process when a grain commits outbox rows.</summary>
-    private sealed class RelayWaker(EventBusRegistry registry) : IOutboxCommitListener
-    {
-        public void OnOutboxCommitted(IReadOnlyList<long> outboxIds)
-        {
-            foreach (var bus in registry.Buses)
-            {
-                bus.NotifyCommitted();
-            }
+                return new InProcessTransport();
         }
     }
 }

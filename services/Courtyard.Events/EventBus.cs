@@ -55,6 +55,10 @@ public sealed class EventBus : IAsyncDisposable
     public IEventTransport Transport { get; }
     public OutboxRelay Relay { get; }
 
+    /// <summary>The topics the declared handlers listen to.</summary>
+    public IReadOnlyCollection<string> Topics =>
+        registrations.Select(r => r.Registration.Definition.Topic).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+
     /// <summary>The consumers declared with <see cref="Handle{T}"/>.</summary>
     public IReadOnlyCollection<string> Consumers => registrations.Select(r => r.Consumer).Distinct(StringComparer.Ordinal).ToArray();
 
