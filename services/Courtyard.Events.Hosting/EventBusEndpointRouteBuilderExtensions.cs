@@ -14,7 +14,7 @@ public static class EventBusEndpointRouteBuilderExtensions
     /// Maps what the event buses serve: the EventAdmin gRPC service, and with the Dapr transport Dapr's subscription
     /// endpoints (on the HTTP/1.1 port Dapr calls): <c>UseCloudEvents</c> with the CloudEvent's attributes forwarded as
     /// headers, <c>MapSubscribeHandler</c> for GET /dapr/subscribe, and per topic a route <c>.WithTopic(...)</c> naming
-    /// its dead-letter topic, which has a route of its own. The routes require the "Dapr" policy (the app token).
+    /// its dead-letter topic, which has a route of its own. The routes require the "Dapr" policy (the app token) when Dapr is given one.
     /// </summary>
     public static WebApplication MapEventBus(this WebApplication app)
     {
@@ -34,6 +34,7 @@ public static class EventBusEndpointRouteBuilderExtensions
         var buses = app.Services.GetRequiredService<EventBusRegistry>().Buses;
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Courtyard.Events.Dapr");
         var prefix = "/" + dapr.Options.RoutePrefix.Trim('/');
+        var checkToken = EventBusServiceCollectionExtensions.AppApiToken(app.Configuration) is not null;
         // Dapr reads the subscriptions once, at its start: every topic a declared handler listens to.
         var topics = buses.SelectMany(b => b.Topics).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
         foreach (var topic in topics)
@@ -49,7 +50,7 @@ public static class EventBusEndpointRouteBuilderExtensions
                 var result = await dapr.DeliverAsync(topic, cloudEvent.ToJsonUtf8(), http.RequestAborted);
                 return Results.Json(new { status = result switch { DeliveryResult.Success => "SUCCESS", DeliveryResult.Drop => "DROP", _ => "RETRY" } });
             }).WithTopic(new TopicOptions { PubsubName = dapr.Options.PubSubName, Name = topic, DeadLetterTopic = deadLetterTopic })
-              .RequireAuthorization("Dapr");
+              .RequireDaprToken(checkToken);
             // What Dapr forwards after a DROP is already a dead letter in the consumer's database (kept once, there):
             // acknowledged here so it does not pile up in the broker.
             app.MapPost($"{prefix}/{deadLetterTopic}", (HttpContext http) =>
@@ -58,10 +59,13 @@ public static class EventBusEndpointRouteBuilderExtensions
                     http.Request.Headers["Cloudevent.id"].ToString(), deadLetterTopic);
                 return Results.Json(new { status = "SUCCESS" });
             }).WithTopic(new TopicOptions { PubsubName = dapr.Options.PubSubName, Name = deadLetterTopic })
-              .RequireAuthorization("Dapr");
+              .RequireDaprToken(checkToken);
         }
         return app;
     }
+
+    private static RouteHandlerBuilder RequireDaprToken(this RouteHandlerBuilder route, bool checkToken) =>
+        checkToken ? route.RequireAuthorization("Dapr") : route;
 
     /// <summary>The CloudEvent UseCloudEvents unwrapped: data as the body, attributes as Cloudevent.* headers.</summary>
     private static async Task<CloudEvent?> ReadForwardedCloudEventAsync(HttpContext http)

@@ -10,8 +10,12 @@ public sealed class EventBusRegistry
 {
     private readonly IReadOnlyList<EventBus> buses;
 
-    internal EventBusRegistry(IServiceProvider services, IEnumerable<HostedEventBus> hosted) =>
-        buses = hosted.Select(h => services.GetRequiredKeyedService<EventBus>(h.Source)).ToArray();
+    internal EventBusRegistry(IServiceProvider services, IEnumerable<HostedEventBus> hosted)
+        : this(hosted.Select(h => services.GetRequiredKeyedService<EventBus>(h.Source)))
+    {
+    }
+
+    internal EventBusRegistry(IEnumerable<EventBus> buses) => this.buses = buses.ToArray();
 
     public IReadOnlyList<EventBus> Buses => buses;
 

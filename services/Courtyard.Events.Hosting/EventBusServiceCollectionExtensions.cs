@@ -75,12 +75,24 @@ public static class EventBusServiceCollectionExtensions
         services.AddSingleton(sp => new EventBusRegistry(sp, sp.GetServices<HostedEventBus>()));
         services.AddSingleton<EventAdminService>();
         services.AddSingleton<IEventTransport>(sp => CreateTransport(sp.GetService<IConfiguration>(), sp));
+        services.AddGrpc();
         services.AddDaprClient();
-        // Dapr calls the app with APP_API_TOKEN in dapr-api-token; the "Dapr" policy on the event routes checks it.
+        // Dapr calls the app with its app token in dapr-api-token; the "Dapr" policy on the event routes checks it.
         services.AddAuthentication().AddDapr();
+        services.AddOptions<global::Dapr.AspNetCore.DaprAuthenticationOptions>("Dapr")
+            .Configure<IConfiguration>((o, configuration) => o.Token = AppApiToken(configuration) ?? o.Token);
         services.AddAuthorization(o => o.AddDapr());
         return services;
     }
+
+    /// <summary>
+    /// The token Dapr presents when it calls the app: <c>Courtyard:Events:Dapr:AppApiToken</c>, else APP_API_TOKEN (Dapr's
+    /// own variable). Null: Dapr is not configured with one, and the event routes do not ask for it.
+    /// </summary>
+    public static string? AppApiToken(IConfiguration? configuration) =>
+        configuration?.GetSection(ConfigurationSection)["Dapr:AppApiToken"] is { Length: > 0 } token
+            ? token
+            : Environment.GetEnvironmentVariable("APP_API_TOKEN") is { Length: > 0 } fromDapr ? fromDapr : null;
 
     /// <summary>
     /// The transport <c>Courtyard:Events:Transport</c> names, normalized to one of <see cref="TransportNames"/>

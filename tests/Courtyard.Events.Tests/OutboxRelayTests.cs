@@ -57,7 +57,7 @@ public class OutboxRelayTests
         Assert.False(seen.ContainsKey("courtyard-A"));
         var waiting = await services.Producer.Storage.Outbox.ReadUnsentAsync(100);
         Assert.Equal(5, waiting.Count);
-        Assert.All(waiting, row => Assert.Equal("courtyard-A", row.Partition));
+        Assert.All(waiting, row => Assert.Equal("courtyard-A", row.CourtyardId));
         Assert.True(waiting[0].Attempts >= 2, "failed attempts are recorded on the blocked row");
 
         transport.Broken.Clear();
@@ -104,7 +104,7 @@ public class OutboxRelayTests
         await Eventually.HoldsAsync(() => handled.Contains(1), TimeSpan.FromSeconds(5), "the signalled row published long before the next poll");
 
         await services.StartProducerAsync(o => o.RelayPollInterval = TimeSpan.FromMilliseconds(100));
-        await services.Producer.Storage.Outbox.AppendAsync([services.Producer.ToOutbox("courtyard-1", new ThingHappened { Sequence = 2 })]);   // no signal
+        await services.Producer.Storage.Outbox.AppendAsync([EventCatalog.ToOutbox("courtyard-1", new ThingHappened { Sequence = 2 })]);   // no signal
         await Eventually.HoldsAsync(() => handled.Contains(2), TimeSpan.FromSeconds(5), "the unsignalled row found by polling");
     }
 
@@ -140,12 +140,12 @@ public class OutboxRelayTests
             rules.Handle<ThingHappened>("rules-metrics", (_, _) => Task.CompletedTask);
             rules.Handle<PoisonPill>("rules-metrics", (_, _) => throw new InvalidOperationException("no"));
         }, producerOptions: o => { o.RelayEnabled = false; }, consumerOptions: o => o.MaxDeliveryAttempts = 2);
-        var producer = new EventBus(new EventBusOptions { Source = "councils-metrics" }, services.Producer.Storage, services.Transport, services.Catalog);
+        var producer = new EventBus(new EventBusOptions { Source = "councils-metrics" }, services.Producer.Storage, services.Transport);
         for (var s = 0; s < 3; s++)
         {
             await services.CommitAsync("courtyard-1", s);
         }
-        await services.Producer.Storage.Outbox.AppendAsync([services.Producer.ToOutbox("courtyard-2", new PoisonPill())]);
+        await services.Producer.Storage.Outbox.AppendAsync([EventCatalog.ToOutbox("courtyard-2", new PoisonPill())]);
 
         producer.StartRelay();
         try

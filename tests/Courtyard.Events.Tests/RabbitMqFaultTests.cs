@@ -29,12 +29,11 @@ public class RabbitMqFaultTests(TestRabbitMq broker)
         {
             var consumer = new CountingConsumer();
             var transport = new RabbitMqTransport(new RabbitMqTransportOptions { Url = url, Exchange = exchange });
-            consumer.Bus = new EventBus(new EventBusOptions { Source = "rules", RelayEnabled = false }, await consumer.database.OpenAsync(), transport, new EventCatalog())
-                .MapTestEvents();
+            consumer.Bus = new EventBus(new EventBusOptions { Source = "rules", RelayEnabled = false }, await consumer.database.OpenAsync(), transport)
+                ;
             consumer.Bus.Handle<ThingHappened>("rules", async (thing, context) =>
             {
                 await TestEvents.ApplyEffectAsync(consumer.Bus.Storage, thing.ThingId, context.Mark);
-                context.MarkConsumed();
                 consumer.RunsById.AddOrUpdate(context.Event.Id, 1, (_, n) => n + 1);
             });
             await consumer.Bus.StartAsync();
@@ -92,7 +91,7 @@ public class RabbitMqFaultTests(TestRabbitMq broker)
                 Assert.Equal(2, await TestEvents.ReadEffectCountAsync(consumer.Storage, $"courtyard-{i % 6}/{i}"));   // once per producer run
             }
         }
-        await broker.DeleteAsync(exchange, RabbitMqTransport.QueueName(exchange, "rules", TestEvents.Topic), RabbitMqTransport.DeadLetterQueueName(exchange, "rules", TestEvents.Topic));
+        await broker.DeleteAsync(exchange, RabbitMqTransport.QueueName(exchange, "rules", TestEvents.Topic));
     }
 
     [Fact]
@@ -103,7 +102,7 @@ public class RabbitMqFaultTests(TestRabbitMq broker)
         await using var producerDatabase = new TempDatabase("producer");
         await using var consumerDatabase = new TempDatabase("consumer");
         await using var producer = new EventBus(new EventBusOptions { Source = "councils" }, await producerDatabase.OpenAsync(),
-            new RabbitMqTransport(new RabbitMqTransportOptions { Url = broker.Url, Exchange = exchange }), new EventCatalog()).MapTestEvents();
+            new RabbitMqTransport(new RabbitMqTransportOptions { Url = broker.Url, Exchange = exchange }));
         await producer.StartAsync();
 
         await using (var doomed = ChildProcess.StartTestWorker(Worker, WorkerArguments("consume", consumerDatabase.Path, exchange, "--consumer", "worker"),
@@ -128,7 +127,7 @@ public class RabbitMqFaultTests(TestRabbitMq broker)
         var consumerStorage = await consumerDatabase.OpenAsync();
         Assert.Equal(1, await TestEvents.ReadEffectCountAsync(consumerStorage, "courtyard-1/7"));
         await producer.StopAsync();
-        await broker.DeleteAsync(exchange, queue, RabbitMqTransport.DeadLetterQueueName(exchange, "worker", TestEvents.Topic));
+        await broker.DeleteAsync(exchange, queue);
     }
 
     [Fact]
@@ -142,8 +141,7 @@ public class RabbitMqFaultTests(TestRabbitMq broker)
                 Source = "councils",
                 PublishBackoff = new Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(3)),
             }, await producerDatabase.OpenAsync(),
-            new RabbitMqTransport(new RabbitMqTransportOptions { Url = broker.Url, Exchange = exchange, ConfirmTimeout = TimeSpan.FromSeconds(5) }),
-            new EventCatalog()).MapTestEvents();
+            new RabbitMqTransport(new RabbitMqTransportOptions { Url = broker.Url, Exchange = exchange, ConfirmTimeout = TimeSpan.FromSeconds(5) }));
         await producer.StartAsync();
 
         using var stopProducing = new CancellationTokenSource();
@@ -185,6 +183,6 @@ public class RabbitMqFaultTests(TestRabbitMq broker)
             Assert.Equal(1, await TestEvents.ReadEffectCountAsync(consumer.Storage, $"courtyard-{i % 5}/{i}"));
         }
         await producer.StopAsync();
-        await broker.DeleteAsync(exchange, RabbitMqTransport.QueueName(exchange, "rules", TestEvents.Topic), RabbitMqTransport.DeadLetterQueueName(exchange, "rules", TestEvents.Topic));
+        await broker.DeleteAsync(exchange, RabbitMqTransport.QueueName(exchange, "rules", TestEvents.Topic));
     }
 }

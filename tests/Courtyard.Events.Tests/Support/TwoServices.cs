@@ -13,7 +13,6 @@ public sealed class TwoServices : IAsyncDisposable
     public required IEventTransport Transport { get; init; }
     public EventBus Producer { get; private set; } = null!;
     public EventBus Consumer { get; private set; } = null!;
-    public EventCatalog Catalog { get; } = new();
 
     public static async Task<TwoServices> StartAsync(Action<EventBus> declareConsumer, IEventTransport? transport = null,
         Action<EventBusOptions>? producerOptions = null, Action<EventBusOptions>? consumerOptions = null)
@@ -21,7 +20,7 @@ public sealed class TwoServices : IAsyncDisposable
         var services = new TwoServices { Transport = transport ?? new InProcessTransport() };
         var consumer = new EventBusOptions { Source = "rules", RelayEnabled = false };
         consumerOptions?.Invoke(consumer);
-        services.Consumer = new EventBus(consumer, await services.consumerDatabase.OpenAsync(), services.Transport, services.Catalog).MapTestEvents();
+        services.Consumer = new EventBus(consumer, await services.consumerDatabase.OpenAsync(), services.Transport);
         declareConsumer(services.Consumer);
         await services.Consumer.StartAsync();
         await services.StartProducerAsync(producerOptions);
@@ -37,7 +36,7 @@ public sealed class TwoServices : IAsyncDisposable
         }
         var options = new EventBusOptions { Source = "councils", RelayPollInterval = TimeSpan.FromMilliseconds(200) };
         configure?.Invoke(options);
-        Producer = new EventBus(options, await producerDatabase.OpenAsync(), Transport, Catalog).MapTestEvents();
+        Producer = new EventBus(options, await producerDatabase.OpenAsync(), Transport);
         await Producer.StartAsync();
     }
 
