@@ -14,7 +14,7 @@ namespace Courtyard.Events;
 /// service's own storage and the process's transport.
 /// <code>
 /// bus.Handle&lt;ProposalPassed&gt;("rules", (passed, delivery) =&gt;
-///     grains.GetGrain&lt;IRulebookGrain&gt;(delivery.CourtyardId).EnactAmendment(passed, delivery.Mark));
+///     grains.GetGrain&lt;IRulebookGrain&gt;(delivery.CourtyardId).EnactAmendment(passed, delivery.TakeMark()));
 /// State.Raise(courtyardId, new ProposalPassed { ... });   // in a grain: committed with its next state write
 /// </code>
 /// </summary>

@@ -82,7 +82,7 @@ public interface IOutboxStore
     /// <summary>Counts a publish of row <paramref name="id"/> that the transport refused, keeping its error.</summary>
     Task RecordFailedAttemptAsync(long id, string? error = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Parks an unsent row the transport keeps refusing (a producer-side dead letter).</summary>
+    /// <summary>Counts the refusal that made the relay give up on row <paramref name="id"/>, and parks it (a producer-side dead letter).</summary>
     Task ParkAsync(long id, string error, CancellationToken cancellationToken = default);
 
     /// <summary>Parked rows, oldest first.</summary>

@@ -85,7 +85,7 @@ switch (mode)
         await using var bus = new EventBus(new EventBusOptions { Source = "consumer-service", RelayEnabled = false }, storage, transport);
         bus.Handle<ThingHappened>(Option("consumer"), async (thing, delivery) =>
         {
-            await TestEvents.ApplyEffectAsync(storage, thing.ThingId, delivery.Mark);
+            await TestEvents.ApplyEffectAsync(storage, thing.ThingId, delivery.TakeMark());
             Say($"handled {delivery.Event.Id} attempt={delivery.DeliveryAttempt}");
             if (killBeforeAck)
             {

@@ -61,6 +61,6 @@ public class EventCatalogTests
 
         var row = Assert.Single(state.Effects.Outbox);
         Assert.Equal(("courtyard-7", "councils", "courtyard.councils.proposal_passed.v1", activity.Id), (row.CourtyardId, row.Topic, row.EventType, row.TraceParent));
-        Assert.Contains("\"proposalId\":\"p-1\"", row.Payload);
+        Assert.Equal("p-1", ProposalPassed.Parser.ParseJson(row.Payload).ProposalId);
     }
 }

@@ -22,7 +22,7 @@ public class InProcessBusTests
         await using var services = await TwoServices.StartAsync(rules => rules.Handle<ThingHappened>("rules", (thing, context) =>
         {
             seen.GetOrAdd(context.CourtyardId, _ => new()).Enqueue(thing.Sequence);
-            contexts.Add((context.Event.Id, context.Event.Subject, context.Event.TraceParent, context.Mark));
+            contexts.Add((context.Event.Id, context.Event.Subject, context.Event.TraceParent, context.EventMark));
             return Task.CompletedTask;
         }));
 
@@ -91,7 +91,7 @@ public class InProcessBusTests
         await using var services = await TwoServices.StartAsync(rules => rules.Handle<ThingHappened>("rules", async (thing, context) =>
         {
             Interlocked.Increment(ref runs);
-            await TestEvents.ApplyEffectAsync(rules.Storage, thing.ThingId, context.Mark);
+            await TestEvents.ApplyEffectAsync(rules.Storage, thing.ThingId, context.TakeMark());
             if (context.DeliveryAttempt == 1)
             {
                 throw new IOException("lost the connection after committing (as if the process died before the ack)");

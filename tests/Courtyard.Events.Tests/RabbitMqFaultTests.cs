@@ -33,7 +33,7 @@ public class RabbitMqFaultTests(TestRabbitMq broker)
                 ;
             consumer.Bus.Handle<ThingHappened>("rules", async (thing, context) =>
             {
-                await TestEvents.ApplyEffectAsync(consumer.Bus.Storage, thing.ThingId, context.Mark);
+                await TestEvents.ApplyEffectAsync(consumer.Bus.Storage, thing.ThingId, context.TakeMark());
                 consumer.RunsById.AddOrUpdate(context.Event.Id, 1, (_, n) => n + 1);
             });
             await consumer.Bus.StartAsync();

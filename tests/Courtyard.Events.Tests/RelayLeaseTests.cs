@@ -173,7 +173,7 @@ public class RelayLeaseTakeoverTests(TestRabbitMq broker)
             new RabbitMqTransport(new RabbitMqTransportOptions { Url = broker.Url, Exchange = exchange }));
         consumer.Handle<ThingHappened>("rules", async (thing, context) =>
         {
-            await TestEvents.ApplyEffectAsync(consumer.Storage, thing.ThingId, context.Mark);
+            await TestEvents.ApplyEffectAsync(consumer.Storage, thing.ThingId, context.TakeMark());
             handled.AddOrUpdate(thing.ThingId, 1, (_, n) => n + 1);
         });
         await consumer.StartAsync();

@@ -55,7 +55,9 @@ public sealed class DaprTransport(DaprClient dapr, DaprTransportOptions? options
             }
             catch (Exception e)
             {
-                return new PublishResult(i, e, Refused: IsRefusal(e));
+                // The SDK wraps what the sidecar said (status and detail) in a DaprException: keep the sidecar's words.
+                var said = e as RpcException ?? e.InnerException as RpcException;
+                return new PublishResult(i, said ?? e, Refused: IsRefusal(said));
             }
         }
         return PublishResult.All(events.Count);
@@ -65,8 +67,8 @@ public sealed class DaprTransport(DaprClient dapr, DaprTransportOptions? options
     /// The sidecar answered and said no to this event (bad request, not allowed, too large): not a sidecar or broker that
     /// cannot be reached. daprd reports a broker failure as INTERNAL, so that is not a refusal either.
     /// </summary>
-    private static bool IsRefusal(Exception error) =>
-        (error as RpcException ?? error.InnerException as RpcException)?.StatusCode is
+    private static bool IsRefusal(RpcException? said) =>
+        said?.StatusCode is
             StatusCode.InvalidArgument or StatusCode.NotFound or StatusCode.PermissionDenied or StatusCode.FailedPrecondition
             or StatusCode.ResourceExhausted or StatusCode.OutOfRange or StatusCode.Unimplemented;
 

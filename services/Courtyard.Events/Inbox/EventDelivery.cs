@@ -4,10 +4,10 @@ namespace Courtyard.Events;
 
 /// <summary>
 /// One delivery of an event to a handler, and the inbox marks that make its effects exactly-once.
-/// <para>A handler whose effect is a state write passes <see cref="Mark"/> to that write: to the grain, which calls
+/// <para>A handler whose effect is a state write passes <see cref="TakeMark"/> to that write: to the grain, which calls
 /// <c>State.Effects.Consume(mark)</c> before <c>WriteStateAsync()</c>, or as <see cref="StateWrite.Consumes"/>. The mark
 /// and the effect then commit in one transaction, and a second delivery's write of the same mark commits nothing.
-/// A handler with several effects (two grains) gives each its own mark, <see cref="MarkFor"/>.</para>
+/// A handler with several effects (two grains) gives each its own mark, <see cref="TakeMarkFor"/>.</para>
 /// <para>Taking a mark is a promise the dispatcher checks: once the handler returns, every mark it took must be in the
 /// inbox, or the delivery fails loudly (retried, then dead-lettered, with the reason). So a grain that decides an event
 /// changes nothing still consumes the mark and writes. A handler that takes no mark has no stored effect, and the
@@ -50,20 +50,20 @@ public sealed class EventDelivery
     /// The mark of this event, for the one state write that carries the handler's effect; taking it promises that the
     /// write commits it.
     /// </summary>
-    public InboxMark Mark => Take(mark);
+    public InboxMark TakeMark() => Take(mark);
 
     /// <summary>
-    /// A mark of its own for each effect of a handler with several (one per grain it writes): <c>MarkFor("rulebook")</c>,
-    /// <c>MarkFor("notices")</c>. A redelivery after some of them committed repeats only the others.
+    /// A mark of its own for each effect of a handler with several (one per grain it writes): <c>TakeMarkFor("rulebook")</c>,
+    /// <c>TakeMarkFor("notices")</c>. A redelivery after some of them committed repeats only the others.
     /// </summary>
-    public InboxMark MarkFor(string effect)
+    public InboxMark TakeMarkFor(string effect)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(effect);
         return Take(mark with { EventId = mark.EventId + "#" + effect });
     }
 
     /// <summary>The event's own mark (what the duplicate check looks up), without taking it.</summary>
-    internal InboxMark EventMark => mark;
+    public InboxMark EventMark => mark;
 
     internal IReadOnlyList<InboxMark> TakenMarks
     {

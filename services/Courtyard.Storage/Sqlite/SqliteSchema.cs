@@ -135,7 +135,7 @@ internal static class SqliteSchema
         """;
     public const string MarkOutboxSent = "UPDATE outbox SET sent_at = $2 WHERE id = $1 AND sent_at IS NULL";
     public const string RecordOutboxAttempt = "UPDATE outbox SET attempts = attempts + 1, last_error = COALESCE($2, last_error) WHERE id = $1";
-    public const string ParkOutboxRow = "UPDATE outbox SET parked_at = $3, last_error = $2 WHERE id = $1 AND sent_at IS NULL";
+    public const string ParkOutboxRow = "UPDATE outbox SET parked_at = $3, last_error = $2, attempts = attempts + 1 WHERE id = $1 AND sent_at IS NULL";
     public const string ListParkedOutbox =
         $"SELECT {OutboxColumns} FROM outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL ORDER BY id LIMIT $1";
     public const string ReleaseParkedOutbox =

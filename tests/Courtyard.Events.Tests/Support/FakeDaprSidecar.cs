@@ -144,7 +144,7 @@ public sealed class FakeDaprSidecar : IAsyncDisposable
     private async Task DeliverAsync(string pubsub, string topic, string id, byte[] body)
     {
         var subscription = Subscriptions?.Select(s => s!.AsObject())
-            .FirstOrDefault(s => s["pubsubname"]!.GetValue<string>() == pubsub && s["topic"]!.GetValue<string>() == topic);
+            .FirstOrDefault(s => PubSubName(s) == pubsub && s["topic"]!.GetValue<string>() == topic);
         if (subscription is null)
         {
             return;   // nobody subscribed here
@@ -186,13 +186,14 @@ public sealed class FakeDaprSidecar : IAsyncDisposable
         }
     }
 
+    // daprd reads the document's keys without regard to case (the SDK writes "pubsubName") and routes relative to the app's root.
+    public static string PubSubName(JsonObject subscription) =>
+        subscription.First(p => p.Key.Equals("pubsubname", StringComparison.OrdinalIgnoreCase)).Value!.GetValue<string>();
+
     private static string Route(JsonObject subscription)
     {
-        if (subscription["route"]?.GetValue<string>() is { Length: > 0 } route)
-        {
-            return route;
-        }
-        return subscription["routes"]!["default"]!.GetValue<string>();
+        var route = subscription["route"]?.GetValue<string>() is { Length: > 0 } single ? single : subscription["routes"]!["default"]!.GetValue<string>();
+        return "/" + route.TrimStart('/');
     }
 
     public async ValueTask DisposeAsync()
