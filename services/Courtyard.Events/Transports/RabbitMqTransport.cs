@@ -172,13 +172,16 @@ public sealed class RabbitMqTransport : IEventTransport
         return new PublishResult(accepted, error, Refused: error is PublishException);
     }
 
-    /// <summary>Returns at once; the consumer connects, declares its queues and consumes as soon as the broker can be reached.</summary>
-    public Task<IAsyncDisposable> SubscribeAsync(Subscription subscription, CancellationToken cancellationToken)
+    /// <summary>
+    /// Declares the consumer's queues and consumes them; returns once that is done, or after the first attempt failed
+    /// (the broker is down): then the consumer keeps trying in the background and consumes as soon as it is back.
+    /// </summary>
+    public async Task<IAsyncDisposable> SubscribeAsync(Subscription subscription, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         var consumer = new RabbitConsumer(this, subscription);
-        consumer.Start();
-        return Task.FromResult<IAsyncDisposable>(consumer);
+        await consumer.StartAsync().WaitAsync(cancellationToken);
+        return consumer;
     }
 
     /// <summary>Declares the exchange and, for a consumer, its quorum queues; returns the queue names.</summary>
@@ -324,7 +327,14 @@ public sealed class RabbitMqTransport : IEventTransport
         /// <summary>True once its queues are declared and consumed.</summary>
         public bool Consuming { get; private set; }
 
-        public void Start() => connecting = Task.Run(ConnectUntilConsumingAsync);
+        private readonly TaskCompletionSource firstAttempt = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Starts connecting; completes after the first attempt, whether it succeeded or not.</summary>
+        public Task StartAsync()
+        {
+            connecting = Task.Run(ConnectUntilConsumingAsync);
+            return firstAttempt.Task;
+        }
 
         /// <summary>
         /// Tries until the broker answers: connect, open the channel, declare, consume. After that the client's automatic
@@ -347,15 +357,18 @@ public sealed class RabbitMqTransport : IEventTransport
                         await ConsumeAsync(opened, queue, token);
                     }
                     Consuming = true;
+                    firstAttempt.TrySetResult();
                     owner.logger.LogInformation("RabbitMQ consumer {Consumer} consumes {Topics}.", subscription.Consumer, string.Join(", ", subscription.Topics));
                     return;
                 }
                 catch (OperationCanceledException) when (token.IsCancellationRequested)
                 {
+                    firstAttempt.TrySetResult();
                     return;
                 }
                 catch (Exception e)
                 {
+                    firstAttempt.TrySetResult();
                     owner.logger.Log(attempt <= 3 ? LogLevel.Warning : LogLevel.Debug, e,
                         "RabbitMQ consumer {Consumer}: cannot subscribe yet (attempt {Attempt}); trying again.", subscription.Consumer, attempt);
                     consumerTags.Clear();
