@@ -7,7 +7,7 @@ namespace Courtyard.Storage.Tests;
 /// What every storage provider promises (see services/Courtyard.Storage/Abstractions.cs and README.md). Each provider
 /// runs this suite through a subclass that opens a fresh database per test.
 /// </summary>
-public abstract class StorageConformanceTests : IAsyncLifetime
+public abstract partial class StorageConformanceTests : IAsyncLifetime
 {
     private const string Type = "Councils.Proposal";
 
