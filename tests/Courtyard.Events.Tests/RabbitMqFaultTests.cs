@@ -131,6 +131,45 @@ public class RabbitMqFaultTests(TestRabbitMq broker)
     }
 
     [Fact]
+    public async Task A_service_that_starts_while_the_broker_is_down_subscribes_and_publishes_once_it_is_back()
+    {
+        var exchange = TestRabbitMq.UniqueName("start-down");
+        await using var producerDatabase = new TempDatabase("producer");
+        // Deployed before: its durable queue exists on the broker (a brand-new consumer's queue appears when it first connects).
+        await (await CountingConsumer.StartAsync(broker.Url, exchange)).DisposeAsync();
+
+        CountingConsumer consumer;
+        EventBus producer;
+        await TestRabbitMq.StopBrokerAsync();
+        try
+        {
+            consumer = await CountingConsumer.StartAsync(broker.Url, exchange).WaitAsync(TimeSpan.FromSeconds(20));   // starts anyway
+            producer = new EventBus(new EventBusOptions { Source = "councils", PublishBackoff = new Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1)) },
+                await producerDatabase.OpenAsync(), new RabbitMqTransport(new RabbitMqTransportOptions { Url = broker.Url, Exchange = exchange }));
+            await producer.StartAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            long version = 0;
+            for (var i = 0; i < 20; i++)
+            {
+                version = await producer.CommitThingAsync("courtyard-1", i, version);
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Assert.Empty(consumer.RunsById);
+        }
+        finally
+        {
+            await TestRabbitMq.StartBrokerAsync();
+        }
+        await using (consumer)
+        {
+            await Eventually.HoldsAsync(() => consumer.RunsById.Count == 20, Within, $"all 20 events handled once the broker is back (have {consumer.RunsById.Count})");
+            await Eventually.HoldsAsync(async () => (await producer.Storage.Outbox.GetStatsAsync()).Unsent == 0, Within, "outbox drained");
+            await producer.StopAsync();
+            await producer.Transport.DisposeAsync();
+        }
+        await broker.DeleteAsync(exchange, RabbitMqTransport.QueueName(exchange, "rules", TestEvents.Topic));
+    }
+
+    [Fact]
     public async Task Nothing_is_lost_while_the_broker_is_down_for_30_seconds_and_the_backlog_drains_when_it_returns()
     {
         var exchange = TestRabbitMq.UniqueName("outage");
