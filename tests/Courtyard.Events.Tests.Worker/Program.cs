@@ -1,5 +1,5 @@
 // A process the event bus fault tests start and kill. Modes (all over SQLite + RabbitMQ):
-//   produce --db F --rabbit URL --exchange X --count N --partitions P --relay on|off   commit N events, print "committed N"
+//   produce --db F --rabbit URL --exchange X --count N --courtyards C --relay on|off   commit N events, print "committed N"
 //       (relay on: publish them, print "drained"), then run until killed
 //   relay   --db F --rabbit URL --exchange X [--lease-s S] [--poll-ms M]                publish what the outbox holds, print "drained";
 //       prints "holding" once it holds the relay lease (another relay on the same database may hold it first)
@@ -37,15 +37,15 @@ switch (mode)
         await using var bus = new EventBus(new EventBusOptions { Source = "producer", RelayEnabled = relayOn }, storage, transport);
         await bus.StartAsync();
         var count = int.Parse(Option("count"));
-        var partitions = int.Parse(Option("partitions"));
-        var versions = new long[partitions];
-        for (var p = 0; p < partitions; p++)
+        var courtyards = int.Parse(Option("courtyards"));
+        var versions = new long[courtyards];
+        for (var p = 0; p < courtyards; p++)
         {
             versions[p] = (await storage.State.ReadAsync("producer", $"courtyard-{p}"))?.Version ?? 0;   // a rerun continues where the last left off
         }
         for (var i = 0; i < count; i++)
         {
-            var p = i % partitions;
+            var p = i % courtyards;
             versions[p] = await bus.CommitThingAsync($"courtyard-{p}", i, versions[p]);
         }
         Say($"committed {count}");

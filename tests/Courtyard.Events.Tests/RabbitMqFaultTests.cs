@@ -59,7 +59,7 @@ public class RabbitMqFaultTests(TestRabbitMq broker)
         await using (var consumer = await CountingConsumer.StartAsync(broker.Url, exchange))
         {
             // 1. Commits with the relay off, then dies: the events exist only as outbox rows.
-            await using (var producer = ChildProcess.StartTestWorker(Worker, WorkerArguments("produce", producerDatabase.Path, exchange, "--count", "300", "--partitions", "6", "--relay", "off")))
+            await using (var producer = ChildProcess.StartTestWorker(Worker, WorkerArguments("produce", producerDatabase.Path, exchange, "--count", "300", "--courtyards", "6", "--relay", "off")))
             {
                 await producer.WaitForLineAsync("committed 300", Within);
                 await producer.KillAsync();
@@ -70,7 +70,7 @@ public class RabbitMqFaultTests(TestRabbitMq broker)
             Assert.Empty(consumer.RunsById);
 
             // 2. Commits more with the relay on and dies mid-publish: some rows went out, maybe unmarked.
-            await using (var producer = ChildProcess.StartTestWorker(Worker, WorkerArguments("produce", producerDatabase.Path, exchange, "--count", "300", "--partitions", "6", "--relay", "on")))
+            await using (var producer = ChildProcess.StartTestWorker(Worker, WorkerArguments("produce", producerDatabase.Path, exchange, "--count", "300", "--courtyards", "6", "--relay", "on")))
             {
                 await producer.WaitForLineAsync("committed 300", Within);
                 await producer.KillAsync();

@@ -54,7 +54,7 @@ public interface IEventTransport : IAsyncDisposable
 
     /// <summary>
     /// Publishes <paramref name="events"/> in order. Transport failures are reported in the result, not thrown
-    /// (only cancellation throws). Events after the first failure of a partition may or may not have gone out.
+    /// (only cancellation throws). Events after the first failure of a courtyard may or may not have gone out.
     /// </summary>
     Task<PublishResult> PublishAsync(IReadOnlyList<OutgoingEvent> events, CancellationToken cancellationToken);
 

@@ -21,7 +21,7 @@ public sealed class RabbitMqTransportOptions
     public ushort Prefetch { get; set; } = 512;
 
     /// <summary>
-    /// Partitions handled in parallel per consumer. More lanes put more effects into each storage group commit
+    /// Courtyards handled in parallel per consumer. More lanes put more effects into each storage group commit
     /// (256 measured ~15 % faster than 64 with 256 busy courtyards); a lane is a channel and a task, little memory.
     /// </summary>
     public int LanesPerConsumer { get; set; } = 256;
@@ -58,7 +58,7 @@ public sealed class RabbitMqTransport : IEventTransport
     private readonly ILogger logger;
     private readonly ConnectionFactory factory;
     private readonly SemaphoreSlim connectLock = new(1, 1);
-    // Publishes are started one batch at a time so a partition's messages reach the channel in order.
+    // Publishes are started one batch at a time so a courtyard's messages reach the channel in order.
     private readonly SemaphoreSlim publishLock = new(1, 1);
     private IConnection? connection;
     private IChannel? publishChannel;
@@ -294,12 +294,12 @@ public sealed class RabbitMqTransport : IEventTransport
 
     private sealed record RabbitDelivery(string Topic, byte[] Body, ulong DeliveryTag, bool Redelivered, int BrokerDeliveryCount);
 
-    /// <summary>One consumer's channel: its queues' deliveries run on partition lanes; acks and nacks go back on the same channel.</summary>
+    /// <summary>One consumer's channel: its queues' deliveries run on courtyard lanes; acks and nacks go back on the same channel.</summary>
     private sealed class RabbitConsumer : IAsyncDisposable
     {
         private readonly RabbitMqTransport owner;
         private readonly Subscription subscription;
-        private readonly PartitionLanes<RabbitDelivery> lanes;
+        private readonly CourtyardLanes<RabbitDelivery> lanes;
         private readonly SemaphoreSlim ackLock = new(1, 1);
         private readonly List<string> consumerTags = [];
         // Ack coalescing: delivery tags received and not yet settled, and successes not yet acked (guarded by settleGate).
@@ -316,7 +316,7 @@ public sealed class RabbitMqTransport : IEventTransport
         {
             this.owner = owner;
             this.subscription = subscription;
-            lanes = new PartitionLanes<RabbitDelivery>(owner.options.LanesPerConsumer, owner.options.RedeliveryBackoff,
+            lanes = new CourtyardLanes<RabbitDelivery>(owner.options.LanesPerConsumer, owner.options.RedeliveryBackoff,
                 (delivery, attempt, token) => subscription.Handler(
                     new IncomingEvent(delivery.Topic, delivery.Body, delivery.BrokerDeliveryCount + attempt, delivery.Redelivered || attempt > 1), token),
                 SettleAsync,
