@@ -5,10 +5,11 @@ using Npgsql;
 namespace Courtyard.Storage.Tests;
 
 /// <summary>
-/// The visibility a PostgreSQL read of unsent rows reports, against a real transaction that drew an outbox id and has
-/// not committed: the gap below the next row does not settle until it ends, and always settles once it has.
+/// The relay's reads on PostgreSQL: the visibility a read of unsent rows reports, against a real transaction that drew
+/// an outbox id and has not committed (the gap below the next row does not settle until it ends, and always settles
+/// once it has), and a courtyard's backlog read from its own index.
 /// </summary>
-public sealed class PostgresOutboxVisibilityTests : IAsyncLifetime
+public sealed class PostgresOutboxTests : IAsyncLifetime
 {
     private string connectionString = "";
     private PostgresStorageProvider storage = null!;
@@ -65,5 +66,31 @@ public sealed class PostgresOutboxVisibilityTests : IAsyncLifetime
         await Eventually.HoldsAsync(async () => (ended = await storage.Outbox.ReadUnsentAsync(10)).Visibility.Settles(firstSeen.Visibility),
             TimeSpan.FromSeconds(30), $"the gap first seen at {firstSeen.Visibility} settles after the writer ended");
         Assert.Equal(commit, ended.Any(r => r.Id == held));
+    }
+
+    [Fact]
+    public async Task A_courtyards_backlog_is_read_from_the_index_on_courtyard_and_id_of_unsent_rows()
+    {
+        var rows = Enumerable.Range(0, 20_000).Select(i => new OutboxMessage(i % 100 == 0 ? "courtyard-blocked" : "courtyard-" + i % 50, "t", "e", "x")).ToList();
+        var ids = await storage.Outbox.AppendAsync(rows);
+        await storage.Outbox.MarkSentAsync(ids.Where((_, i) => i % 100 != 0 && i < 19_000).ToArray());
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using (var analyze = dataSource.CreateCommand("ANALYZE outbox")) await analyze.ExecuteNonQueryAsync();
+
+        await using var explain = dataSource.CreateCommand("EXPLAIN " + PostgresSchema.ReadUnsentOfCourtyards);
+        explain.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ["courtyard-blocked"] });
+        explain.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [ids[5_000]] });
+        explain.Parameters.Add(new NpgsqlParameter<long> { TypedValue = ids[^1] });
+        explain.Parameters.Add(new NpgsqlParameter<int> { TypedValue = 512 });
+        var plan = new List<string>();
+        await using (var reader = await explain.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync()) plan.Add(reader.GetString(0));
+        }
+
+        Assert.Contains(plan, line => line.Contains("outbox_unsent_by_courtyard"));
+        Assert.DoesNotContain(plan, line => line.Contains("Seq Scan on outbox"));
+        var backlog = await storage.Outbox.ReadUnsentOfCourtyardsAsync([new CourtyardCursor("courtyard-blocked", ids[5_000])], ids[^1], 512);
+        Assert.Equal(ids.Where((id, i) => i % 100 == 0 && id > ids[5_000]), backlog.Select(r => r.Id));
     }
 }
