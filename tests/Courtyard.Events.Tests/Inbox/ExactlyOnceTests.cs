@@ -190,6 +190,26 @@ public sealed class ExactlyOnceTests
         Assert.Contains("took the inbox mark", letter.LastError);
     }
 
+    [Fact]
+    public async Task An_event_the_broker_delivered_more_often_than_allowed_without_it_ever_settling_is_dead_lettered_without_running_again()
+    {
+        await using var database = new TempDatabase("rules");
+        var storage = await database.OpenAsync();
+        var runs = 0;
+        var dispatcher = new ConsumerDispatcher("rules",
+            [new HandlerRegistration(EventCatalog.Get<ThingHappened>(), (_, _) => { Interlocked.Increment(ref runs); return Task.CompletedTask; })],
+            storage, new EventBusOptions { Source = "rules", MaxDeliveryAttempts = 5 }, EmptyServices.Instance,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+        // A quorum queue's x-delivery-count says the 5 deliveries before this one all ended without an ack (the process died).
+        var sixth = new IncomingEvent(TestEvents.Topic, Thing("thing-6").ToJsonUtf8(), DeliveryAttempt: 6, Redelivered: true);
+
+        Assert.Equal(DeliveryResult.Drop, await dispatcher.DispatchAsync(sixth, CancellationToken.None));
+        Assert.Equal(0, runs);
+        var letter = Assert.Single(await storage.DeadLetters.ListAsync("rules", 10));
+        Assert.Contains("Delivered 5 times without being settled", letter.LastError);
+    }
+
     private sealed class EmptyServices : IServiceProvider
     {
         public static readonly EmptyServices Instance = new();
