@@ -63,10 +63,22 @@ public sealed class EventBus : IAsyncDisposable
     public IReadOnlyCollection<string> Consumers => registrations.Select(r => r.Consumer).Distinct(StringComparer.Ordinal).ToArray();
 
     /// <summary>
-    /// Declares that <paramref name="consumer"/> (an inbox, and a queue per topic) handles <typeparamref name="T"/>.
+    /// Declares that <paramref name="consumer"/> (an inbox, and a queue per topic) handles <typeparamref name="T"/> with a
+    /// stored effect: the handler must take the delivery's inbox mark (<see cref="EventDelivery.TakeMark"/>, or one per
+    /// effect with <see cref="EventDelivery.TakeMarkFor"/>) and commit it with the effect, or the delivery fails loudly.
     /// Declare every handler before <see cref="StartAsync"/>.
     /// </summary>
-    public EventBus Handle<T>(string consumer, Func<T, EventDelivery, Task> handler) where T : IMessage<T>, new()
+    public EventBus Handle<T>(string consumer, Func<T, EventDelivery, Task> handler) where T : IMessage<T>, new() =>
+        Register(consumer, handler, storesEffect: true);
+
+    /// <summary>
+    /// Declares a handler without a stored effect (a notification, a cache, a call that is idempotent on its own): it
+    /// takes no mark, and the dispatcher records the event as handled once the handler returns.
+    /// </summary>
+    public EventBus HandleWithoutStoredEffect<T>(string consumer, Func<T, EventDelivery, Task> handler) where T : IMessage<T>, new() =>
+        Register(consumer, handler, storesEffect: false);
+
+    private EventBus Register<T>(string consumer, Func<T, EventDelivery, Task> handler, bool storesEffect) where T : IMessage<T>, new()
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(consumer);
         ArgumentNullException.ThrowIfNull(handler);
@@ -79,7 +91,7 @@ public sealed class EventBus : IAsyncDisposable
         {
             throw new InvalidOperationException($"Consumer {consumer} already handles {definition.Type}: one handler per consumer and event type.");
         }
-        registrations.Add((consumer, new HandlerRegistration(definition, (message, context) => handler((T)message, context))));
+        registrations.Add((consumer, new HandlerRegistration(definition, (message, delivery) => handler((T)message, delivery), storesEffect)));
         return this;
     }
 

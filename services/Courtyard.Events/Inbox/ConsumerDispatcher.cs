@@ -8,7 +8,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Courtyard.Events.Inbox;
 
-internal sealed record HandlerRegistration(EventDefinition Definition, Func<IMessage, EventDelivery, Task> Handler);
+/// <param name="StoresEffect">Declared with Handle (must commit a mark it took) rather than HandleWithoutStoredEffect.</param>
+internal sealed record HandlerRegistration(EventDefinition Definition, Func<IMessage, EventDelivery, Task> Handler, bool StoresEffect = true);
 
 /// <summary>The outcome of running a handler outside the transport (dead-letter replay, racing deliveries).</summary>
 public enum HandleOutcome
@@ -20,12 +21,17 @@ public enum HandleOutcome
     Failed,
 }
 
-/// <summary>A handler took an inbox mark and returned without committing it: its effect, if any, is not exactly-once.</summary>
-public sealed class UncommittedMarkException(InboxMark mark, string eventType)
+/// <summary>
+/// A handler declared with a stored effect returned without committing an inbox mark with it (it took none, or did not
+/// commit the one it took): its effect would not be exactly-once.
+/// </summary>
+public sealed class UncommittedMarkException(InboxMark mark, string eventType, bool taken)
     : InvalidOperationException(
-        $"The handler of {eventType} for consumer {mark.Consumer} took the inbox mark {mark.EventId} but returned without committing it. " +
-        "Pass it to the one state write that carries the effect (in a grain: State.Effects.Consume(mark) before WriteStateAsync(), " +
-        "also when the event changes nothing); a handler without a stored effect takes no mark.")
+        (taken
+            ? $"The handler of {eventType} for consumer {mark.Consumer} took the inbox mark {mark.EventId} but returned without committing it. "
+            : $"The handler of {eventType} for consumer {mark.Consumer} took no inbox mark. ") +
+        "Pass delivery.TakeMark() to the one state write that carries the effect (in a grain: State.Effects.Consume(mark) before " +
+        "WriteStateAsync(), also when the event changes nothing); declare a handler without a stored effect with HandleWithoutStoredEffect.")
 {
     public InboxMark Mark { get; } = mark;
 }
@@ -207,11 +213,15 @@ internal sealed class ConsumerDispatcher
         {
             await registration.Handler(message, delivery);
             var taken = delivery.TakenMarks;
+            if (registration.StoresEffect && taken.Count == 0)
+            {
+                throw new UncommittedMarkException(delivery.EventMark, cloudEvent.Type, taken: false);
+            }
             foreach (var mark in taken)
             {
                 if (!await storage.Inbox.ContainsAsync(mark, cancellationToken))
                 {
-                    throw new UncommittedMarkException(mark, cloudEvent.Type);
+                    throw new UncommittedMarkException(mark, cloudEvent.Type, taken: true);
                 }
             }
             if (!taken.Contains(delivery.EventMark))

@@ -8,10 +8,11 @@ namespace Courtyard.Events;
 /// <c>State.Effects.Consume(mark)</c> before <c>WriteStateAsync()</c>, or as <see cref="StateWrite.Consumes"/>. The mark
 /// and the effect then commit in one transaction, and a second delivery's write of the same mark commits nothing.
 /// A handler with several effects (two grains) gives each its own mark, <see cref="TakeMarkFor"/>.</para>
-/// <para>Taking a mark is a promise the dispatcher checks: once the handler returns, every mark it took must be in the
-/// inbox, or the delivery fails loudly (retried, then dead-lettered, with the reason). So a grain that decides an event
-/// changes nothing still consumes the mark and writes. A handler that takes no mark has no stored effect, and the
-/// dispatcher records the event as handled once the handler returns.</para>
+/// <para>Taking a mark is a promise the dispatcher checks: once a handler declared with <c>Handle</c> returns, it must
+/// have taken a mark, and every mark it took must be in the inbox, or the delivery fails loudly (retried, then
+/// dead-lettered, with the reason). So a grain that decides an event changes nothing still consumes the mark and
+/// writes. A handler without a stored effect is declared with <c>HandleWithoutStoredEffect</c>, takes no mark, and the
+/// dispatcher records the event as handled once it returns.</para>
 /// </summary>
 public sealed class EventDelivery
 {

@@ -91,7 +91,7 @@ public class DaprTests
     [Fact]
     public async Task Publishing_goes_over_grpc_with_the_whole_cloudevent_its_id_and_the_api_token()
     {
-        await using var setup = await DaprSetup.StartAsync(rules => rules.Handle<ThingHappened>("rules", (_, _) => Task.CompletedTask));
+        await using var setup = await DaprSetup.StartAsync(rules => rules.HandleWithoutStoredEffect<ThingHappened>("rules", (_, _) => Task.CompletedTask));
 
         await setup.CommitAsync("courtyard-5", 0);
 
@@ -105,7 +105,7 @@ public class DaprTests
     [Fact]
     public async Task A_publish_the_sidecar_cannot_complete_stays_in_the_outbox_and_is_retried_with_the_same_id()
     {
-        await using var setup = await DaprSetup.StartAsync(rules => rules.Handle<ThingHappened>("rules", (_, _) => Task.CompletedTask),
+        await using var setup = await DaprSetup.StartAsync(rules => rules.HandleWithoutStoredEffect<ThingHappened>("rules", (_, _) => Task.CompletedTask),
             producerOptions: o => o.PublishBackoff = new Backoff(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(100)));
         setup.Sidecar.FailNextPublishes = 2;
 
@@ -122,8 +122,8 @@ public class DaprTests
     {
         await using var setup = await DaprSetup.StartAsync(rules =>
         {
-            rules.Handle<ThingHappened>("rules", (_, _) => Task.CompletedTask);
-            rules.Handle<PoisonPill>("rules", (_, _) => Task.CompletedTask);
+            rules.HandleWithoutStoredEffect<ThingHappened>("rules", (_, _) => Task.CompletedTask);
+            rules.HandleWithoutStoredEffect<PoisonPill>("rules", (_, _) => Task.CompletedTask);
         });
 
         var entries = setup.Sidecar.Subscriptions!.Select(e => e!.AsObject()).ToDictionary(e => e["topic"]!.GetValue<string>());
@@ -140,7 +140,7 @@ public class DaprTests
     public async Task Delivered_events_run_the_handler_once_even_when_dapr_delivers_the_same_id_again()
     {
         var runs = new ConcurrentDictionary<string, int>();
-        await using var setup = await DaprSetup.StartAsync(rules => rules.Handle<ThingHappened>("rules", (_, delivery) =>
+        await using var setup = await DaprSetup.StartAsync(rules => rules.HandleWithoutStoredEffect<ThingHappened>("rules", (_, delivery) =>
         {
             runs.AddOrUpdate(delivery.Event.Id, 1, (_, n) => n + 1);
             return Task.CompletedTask;
@@ -165,8 +165,8 @@ public class DaprTests
         var flakyRuns = 0;
         await using var setup = await DaprSetup.StartAsync(rules =>
         {
-            rules.Handle<ThingHappened>("rules", (_, _) => Interlocked.Increment(ref flakyRuns) < 3 ? throw new TimeoutException("database busy") : Task.CompletedTask);
-            rules.Handle<PoisonPill>("rules", (_, _) => throw new InvalidOperationException("never works"));
+            rules.HandleWithoutStoredEffect<ThingHappened>("rules", (_, _) => Interlocked.Increment(ref flakyRuns) < 3 ? throw new TimeoutException("database busy") : Task.CompletedTask);
+            rules.HandleWithoutStoredEffect<PoisonPill>("rules", (_, _) => throw new InvalidOperationException("never works"));
         }, maxDeliveryAttempts: 3);
 
         await setup.CommitAsync("courtyard-1", 0);
@@ -185,7 +185,7 @@ public class DaprTests
     [Fact]
     public async Task A_route_nobody_maps_answers_404_so_dapr_drops_it()
     {
-        await using var setup = await DaprSetup.StartAsync(rules => rules.Handle<ThingHappened>("rules", (_, _) => Task.CompletedTask));
+        await using var setup = await DaprSetup.StartAsync(rules => rules.HandleWithoutStoredEffect<ThingHappened>("rules", (_, _) => Task.CompletedTask));
         using var client = new HttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(setup.AppAddress, "/dapr/events/elsewhere"))
         {
@@ -200,7 +200,7 @@ public class DaprTests
     public async Task An_event_the_sidecar_keeps_refusing_is_parked_its_courtyard_waits_behind_it_and_releasing_it_publishes_in_order()
     {
         var seen = new ConcurrentDictionary<string, ConcurrentQueue<long>>();
-        await using var setup = await DaprSetup.StartAsync(rules => rules.Handle<ThingHappened>("rules", (thing, delivery) =>
+        await using var setup = await DaprSetup.StartAsync(rules => rules.HandleWithoutStoredEffect<ThingHappened>("rules", (thing, delivery) =>
         {
             seen.GetOrAdd(delivery.CourtyardId, _ => new()).Enqueue(thing.Sequence);
             return Task.CompletedTask;

@@ -38,7 +38,7 @@ public sealed class EventBusHostingTests
         builder.Services.AddKeyedSingleton("councils", councils);
         builder.Services.AddKeyedSingleton("rules", rules);
         builder.Services.AddEventBus("councils", _ => { });
-        builder.Services.AddEventBus("rules", bus => bus.Handle<ThingHappened>("rules", (thing, _) =>
+        builder.Services.AddEventBus("rules", bus => bus.HandleWithoutStoredEffect<ThingHappened>("rules", (thing, _) =>
         {
             handled.Enqueue(thing.ThingId);
             return Task.CompletedTask;

@@ -41,7 +41,7 @@ public class RetentionTests
             o.SentOutboxRetention = TimeSpan.Zero;
             o.RetentionInterval = TimeSpan.FromMilliseconds(200);
         }, _ => producerStorage);
-        builder.Services.AddEventBus("rules", bus => bus.Handle<ThingHappened>("rules", (thing, _) =>
+        builder.Services.AddEventBus("rules", bus => bus.HandleWithoutStoredEffect<ThingHappened>("rules", (thing, _) =>
         {
             handled[thing.Sequence] = 0;
             return Task.CompletedTask;

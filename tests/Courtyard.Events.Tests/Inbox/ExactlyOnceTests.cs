@@ -190,6 +190,27 @@ public sealed class ExactlyOnceTests
         Assert.Contains("took the inbox mark", letter.LastError);
     }
 
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task A_handler_declared_with_a_stored_effect_that_takes_no_mark_fails_loudly_and_one_declared_without_is_recorded(string provider)
+    {
+        var runs = 0;
+        await using var consumer = await Consumer.StartAsync(provider, (bus, storage) =>
+        {
+            bus.Handle<ThingHappened>("rules", (thing, _) =>
+                storage.State.WriteAsync(new StateWrite { StateType = "effect", Key = thing.ThingId, Data = [1] }));   // the mark forgotten
+            bus.HandleWithoutStoredEffect<ThingHappened>("audit", (_, _) => { Interlocked.Increment(ref runs); return Task.CompletedTask; });
+        });
+
+        Assert.Equal([HandleOutcome.Failed], await consumer.Bus.DeliverConcurrentlyAsync("rules", Thing("thing-7"), deliveries: 1));
+        Assert.False(await consumer.Storage.Inbox.ContainsAsync(new InboxMark("rules", "councils", "councils-42")));
+
+        Assert.Equal([HandleOutcome.Handled], await consumer.Bus.DeliverConcurrentlyAsync("audit", Thing("thing-7"), deliveries: 1));
+        Assert.True(await consumer.Storage.Inbox.ContainsAsync(new InboxMark("audit", "councils", "councils-42")));
+        Assert.Equal(1, runs);
+    }
+
     [Fact]
     public async Task An_event_the_broker_delivered_more_often_than_allowed_without_it_ever_settling_is_dead_lettered_without_running_again()
     {

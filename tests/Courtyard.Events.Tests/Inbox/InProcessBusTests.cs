@@ -19,7 +19,7 @@ public class InProcessBusTests
     {
         var seen = new ConcurrentDictionary<string, ConcurrentQueue<long>>();
         var contexts = new ConcurrentBag<(string Id, string Subject, string? TraceParent, InboxMark Mark)>();
-        await using var services = await TwoServices.StartAsync(rules => rules.Handle<ThingHappened>("rules", (thing, context) =>
+        await using var services = await TwoServices.StartAsync(rules => rules.HandleWithoutStoredEffect<ThingHappened>("rules", (thing, context) =>
         {
             seen.GetOrAdd(context.CourtyardId, _ => new()).Enqueue(thing.Sequence);
             contexts.Add((context.Event.Id, context.Event.Subject, context.Event.TraceParent, context.EventMark));
@@ -64,7 +64,7 @@ public class InProcessBusTests
     public async Task A_repeated_delivery_is_answered_success_from_the_inbox_without_running_the_handler()
     {
         var runs = 0;
-        await using var services = await TwoServices.StartAsync(rules => rules.Handle<ThingHappened>("rules", (_, _) =>
+        await using var services = await TwoServices.StartAsync(rules => rules.HandleWithoutStoredEffect<ThingHappened>("rules", (_, _) =>
         {
             Interlocked.Increment(ref runs);
             return Task.CompletedTask;
@@ -113,12 +113,12 @@ public class InProcessBusTests
         var poisonRuns = 0;
         await using var services = await TwoServices.StartAsync(rules =>
         {
-            rules.Handle<ThingHappened>("rules", (thing, _) =>
+            rules.HandleWithoutStoredEffect<ThingHappened>("rules", (thing, _) =>
             {
                 handled.Add(thing.ThingId);
                 return Task.CompletedTask;
             });
-            rules.Handle<PoisonPill>("rules", (pill, _) =>
+            rules.HandleWithoutStoredEffect<PoisonPill>("rules", (pill, _) =>
             {
                 Interlocked.Increment(ref poisonRuns);
                 return fixedHandler ? Task.CompletedTask : throw new InvalidOperationException("规则库不可用: " + pill.Reason);
@@ -159,8 +159,8 @@ public class InProcessBusTests
         var byConsumer = new ConcurrentDictionary<string, int>();
         await using var services = await TwoServices.StartAsync(rules =>
         {
-            rules.Handle<ThingHappened>("rules", (_, c) => { byConsumer.AddOrUpdate(c.Consumer, 1, (_, n) => n + 1); return Task.CompletedTask; });
-            rules.Handle<ThingHappened>("rules-audit", (_, c) => { byConsumer.AddOrUpdate(c.Consumer, 1, (_, n) => n + 1); return Task.CompletedTask; });
+            rules.HandleWithoutStoredEffect<ThingHappened>("rules", (_, c) => { byConsumer.AddOrUpdate(c.Consumer, 1, (_, n) => n + 1); return Task.CompletedTask; });
+            rules.HandleWithoutStoredEffect<ThingHappened>("rules-audit", (_, c) => { byConsumer.AddOrUpdate(c.Consumer, 1, (_, n) => n + 1); return Task.CompletedTask; });
         });
 
         await services.CommitAsync("courtyard-1", 0);

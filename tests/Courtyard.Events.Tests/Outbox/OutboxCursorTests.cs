@@ -32,7 +32,7 @@ public class OutboxCursorTests
             harness.Transport = new RecordingTransport(harness.inProcess);
             harness.consumer = new EventBus(new EventBusOptions { Source = "rules", RelayEnabled = false }, await harness.consumerDatabase.OpenAsync(),
                 harness.inProcess);
-            harness.consumer.Handle<ThingHappened>("rules", (thing, context) =>
+            harness.consumer.HandleWithoutStoredEffect<ThingHappened>("rules", (thing, context) =>
             {
                 harness.Seen.GetOrAdd(context.CourtyardId, _ => new()).Enqueue(thing.Sequence);
                 return Task.CompletedTask;

@@ -44,7 +44,7 @@ public class OutboxRelayTests
         var transport = new FlakyTransport(new InProcessTransport());
         transport.Broken["courtyard-A"] = 1;
         var seen = new ConcurrentDictionary<string, ConcurrentQueue<long>>();
-        await using var services = await TwoServices.StartAsync(rules => rules.Handle<ThingHappened>("rules", (thing, context) =>
+        await using var services = await TwoServices.StartAsync(rules => rules.HandleWithoutStoredEffect<ThingHappened>("rules", (thing, context) =>
         {
             seen.GetOrAdd(context.CourtyardId, _ => new()).Enqueue(thing.Sequence);
             return Task.CompletedTask;
@@ -85,7 +85,7 @@ public class OutboxRelayTests
         };
         listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
-            if (tags.ToArray().Any(t => t.Value as string == "councils"))
+            if (tags.ToArray().Any(t => t.Value as string == "councils-parking"))
             {
                 parkedGauge[instrument.Name] = instrument.Name == "courtyard.events.parked" ? parkedGauge.GetValueOrDefault(instrument.Name) + value : value;
             }
@@ -93,7 +93,7 @@ public class OutboxRelayTests
         listener.Start();
         var transport = new FlakyTransport(new InProcessTransport()) { Refuse = true };
         var seen = new ConcurrentDictionary<string, ConcurrentQueue<long>>();
-        await using var services = await TwoServices.StartAsync(rules => rules.Handle<ThingHappened>("rules", (thing, delivery) =>
+        await using var services = await TwoServices.StartAsync(rules => rules.HandleWithoutStoredEffect<ThingHappened>("rules", (thing, delivery) =>
         {
             seen.GetOrAdd(delivery.CourtyardId, _ => new()).Enqueue(thing.Sequence);
             return Task.CompletedTask;
@@ -102,7 +102,7 @@ public class OutboxRelayTests
             producer.PublishBackoff = new Backoff(TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(30));
             producer.MaxPublishAttempts = 3;
             producer.RelayPollInterval = TimeSpan.FromMilliseconds(50);
-        });
+        }, producerSource: "councils-parking");
 
         await services.CommitAsync("courtyard-A", 0);
         await Eventually.HoldsAsync(() => seen.ContainsKey("courtyard-A"), Within, "A's first event published");
@@ -152,7 +152,7 @@ public class OutboxRelayTests
         var transport = new FlakyTransport(new InProcessTransport());
         transport.Broken["courtyard-A"] = 1;
         var seenB = new ConcurrentQueue<long>();
-        await using var services = await TwoServices.StartAsync(rules => rules.Handle<ThingHappened>("rules", (thing, delivery) =>
+        await using var services = await TwoServices.StartAsync(rules => rules.HandleWithoutStoredEffect<ThingHappened>("rules", (thing, delivery) =>
         {
             if (delivery.CourtyardId == "courtyard-B")
             {
@@ -181,7 +181,7 @@ public class OutboxRelayTests
     public async Task Rows_committed_while_no_relay_ran_are_published_by_the_next_process_with_their_ids()
     {
         var ids = new ConcurrentBag<string>();
-        await using var services = await TwoServices.StartAsync(rules => rules.Handle<ThingHappened>("rules", (_, context) =>
+        await using var services = await TwoServices.StartAsync(rules => rules.HandleWithoutStoredEffect<ThingHappened>("rules", (_, context) =>
         {
             ids.Add(context.Event.Id);
             return Task.CompletedTask;
@@ -204,7 +204,7 @@ public class OutboxRelayTests
     public async Task A_commit_wakes_the_relay_at_once_and_polling_finds_rows_nobody_signalled()
     {
         var handled = new ConcurrentBag<long>();
-        await using var services = await TwoServices.StartAsync(rules => rules.Handle<ThingHappened>("rules", (thing, _) =>
+        await using var services = await TwoServices.StartAsync(rules => rules.HandleWithoutStoredEffect<ThingHappened>("rules", (thing, _) =>
         {
             handled.Add(thing.Sequence);
             return Task.CompletedTask;
@@ -247,8 +247,8 @@ public class OutboxRelayTests
 
         await using var services = await TwoServices.StartAsync(rules =>
         {
-            rules.Handle<ThingHappened>("rules-metrics", (_, _) => Task.CompletedTask);
-            rules.Handle<PoisonPill>("rules-metrics", (_, _) => throw new InvalidOperationException("no"));
+            rules.HandleWithoutStoredEffect<ThingHappened>("rules-metrics", (_, _) => Task.CompletedTask);
+            rules.HandleWithoutStoredEffect<PoisonPill>("rules-metrics", (_, _) => throw new InvalidOperationException("no"));
         }, producerOptions: o => { o.RelayEnabled = false; }, consumerOptions: o => o.MaxDeliveryAttempts = 2);
         var producer = new EventBus(new EventBusOptions { Source = "councils-metrics" }, services.Producer.Storage, services.Transport);
         for (var s = 0; s < 3; s++)

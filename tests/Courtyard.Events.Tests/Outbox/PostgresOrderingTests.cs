@@ -31,7 +31,7 @@ public sealed class PostgresOrderingTests
         var outOfOrder = new ConcurrentQueue<string>();
         var deliveries = 0;
         await using var consumer = new EventBus(new EventBusOptions { Source = "rules", RelayEnabled = false }, await consumerDatabase.OpenAsync(), transport);
-        consumer.Handle<ThingHappened>("rules", (_, delivery) =>
+        consumer.HandleWithoutStoredEffect<ThingHappened>("rules", (_, delivery) =>
         {
             Interlocked.Increment(ref deliveries);
             var id = long.Parse(delivery.Event.Id["councils-".Length..], CultureInfo.InvariantCulture);

@@ -66,7 +66,7 @@ public class RelayLeaseTests
         var seen = new ConcurrentDictionary<string, ConcurrentQueue<long>>();
         await using var consumer = new EventBus(new EventBusOptions { Source = "rules", RelayEnabled = false }, await consumerDatabase.OpenAsync(), inProcess)
             ;
-        consumer.Handle<ThingHappened>("rules", (thing, context) =>
+        consumer.HandleWithoutStoredEffect<ThingHappened>("rules", (thing, context) =>
         {
             seen.GetOrAdd(context.CourtyardId, _ => new()).Enqueue(thing.Sequence);
             return Task.CompletedTask;

@@ -11,13 +11,15 @@ public sealed class TwoServices : IAsyncDisposable
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> versions = new();
 
     public required IEventTransport Transport { get; init; }
+    /// <summary>The producing service's name (CloudEvents source); metrics tests pick one no other test uses.</summary>
+    public string ProducerSource { get; private init; } = "councils";
     public EventBus Producer { get; private set; } = null!;
     public EventBus Consumer { get; private set; } = null!;
 
     public static async Task<TwoServices> StartAsync(Action<EventBus> declareConsumer, IEventTransport? transport = null,
-        Action<EventBusOptions>? producerOptions = null, Action<EventBusOptions>? consumerOptions = null)
+        Action<EventBusOptions>? producerOptions = null, Action<EventBusOptions>? consumerOptions = null, string producerSource = "councils")
     {
-        var services = new TwoServices { Transport = transport ?? new InProcessTransport() };
+        var services = new TwoServices { Transport = transport ?? new InProcessTransport(), ProducerSource = producerSource };
         var consumer = new EventBusOptions { Source = "rules", RelayEnabled = false };
         consumerOptions?.Invoke(consumer);
         services.Consumer = new EventBus(consumer, await services.consumerDatabase.OpenAsync(), services.Transport);
@@ -34,7 +36,7 @@ public sealed class TwoServices : IAsyncDisposable
         {
             await Producer.StopAsync();
         }
-        var options = new EventBusOptions { Source = "councils", RelayPollInterval = TimeSpan.FromMilliseconds(200) };
+        var options = new EventBusOptions { Source = ProducerSource, RelayPollInterval = TimeSpan.FromMilliseconds(200) };
         configure?.Invoke(options);
         Producer = new EventBus(options, await producerDatabase.OpenAsync(), Transport);
         await Producer.StartAsync();

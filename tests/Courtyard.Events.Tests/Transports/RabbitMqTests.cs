@@ -33,7 +33,7 @@ public class RabbitMqTests(TestRabbitMq broker)
         var exchange = TestRabbitMq.UniqueName("flow");
         var seen = new ConcurrentDictionary<string, ConcurrentQueue<long>>();
         var envelopes = new ConcurrentBag<CloudEvent>();
-        await using (var services = await TwoServices.StartAsync(rules => rules.Handle<ThingHappened>("rules", (thing, context) =>
+        await using (var services = await TwoServices.StartAsync(rules => rules.HandleWithoutStoredEffect<ThingHappened>("rules", (thing, context) =>
         {
             seen.GetOrAdd(context.CourtyardId, _ => new()).Enqueue(thing.Sequence);
             envelopes.Add(context.Event);
@@ -77,8 +77,8 @@ public class RabbitMqTests(TestRabbitMq broker)
         var handled = new ConcurrentBag<long>();
         await using (var services = await TwoServices.StartAsync(rules =>
         {
-            rules.Handle<ThingHappened>("rules", (thing, _) => { handled.Add(thing.Sequence); return Task.CompletedTask; });
-            rules.Handle<PoisonPill>("rules", (_, _) =>
+            rules.HandleWithoutStoredEffect<ThingHappened>("rules", (thing, _) => { handled.Add(thing.Sequence); return Task.CompletedTask; });
+            rules.HandleWithoutStoredEffect<PoisonPill>("rules", (_, _) =>
             {
                 Interlocked.Increment(ref poisonRuns);
                 return handlerFixed ? Task.CompletedTask : throw new InvalidOperationException("handler bug");
@@ -127,7 +127,7 @@ public class RabbitMqTests(TestRabbitMq broker)
         var exchange = TestRabbitMq.UniqueName("quorum");
         var queue = RabbitMqTransport.QueueName(exchange, "rules", TestEvents.Topic);
         var handled = 0;
-        await using (var services = await TwoServices.StartAsync(rules => rules.Handle<ThingHappened>("rules", (_, _) =>
+        await using (var services = await TwoServices.StartAsync(rules => rules.HandleWithoutStoredEffect<ThingHappened>("rules", (_, _) =>
         {
             Interlocked.Increment(ref handled);
             return Task.CompletedTask;
