@@ -219,6 +219,10 @@ internal sealed class RelayTerm(EventBusOptions options, IOutboxStore outbox, IE
                 {
                     courtyard.ReadAfter = null;   // caught up with the frontier: it hands over the rest
                 }
+                if (courtyard.IsIdle)
+                {
+                    courtyards.Remove(courtyard.CourtyardId);   // say, its parked row was discarded and nothing followed it
+                }
             }
         }
     }
