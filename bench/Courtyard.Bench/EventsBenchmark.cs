@@ -20,7 +20,7 @@ using RabbitMQ.Client.Events;
 /// Throughput = events / (first commit .. last effect). Latency = effect committed - event committed, measured at a
 /// fixed offered rate of half the measured maximum.
 /// Also the relay alone: a backlog of outbox rows drained to RabbitMQ (nobody consuming), its rate and CPU per row.
-/// Options: --events 20000 --latency-s 8 --partitions 256 --rabbit URL --out bench/results/events.json
+/// Options: --events 20000 --latency-s 8 --courtyards 256 --rabbit URL --out bench/results/events.json
 /// </summary>
 public static class EventsBenchmark
 {
@@ -33,23 +33,23 @@ public static class EventsBenchmark
         var options = ParseOptions(args);
         var events = int.Parse(options.GetValueOrDefault("events", "20000"));
         var latencySeconds = double.Parse(options.GetValueOrDefault("latency-s", "8"), System.Globalization.CultureInfo.InvariantCulture);
-        var partitions = int.Parse(options.GetValueOrDefault("partitions", "256"));
+        var courtyards = int.Parse(options.GetValueOrDefault("courtyards", "256"));
         var root = RepositoryRoot.Path;
         var output = options.GetValueOrDefault("out", Path.Combine(root, "bench", "results", "events.json"));
         var url = options.GetValueOrDefault("rabbit") ?? Environment.GetEnvironmentVariable("COURTYARD_TEST_RABBITMQ") ?? await StartRabbitMqAsync(root);
         var machine = BenchMachine.Describe();
 
-        Console.WriteLine($"events benchmark: {events} events, {partitions} courtyards, latency phase {latencySeconds} s, RabbitMQ {url}");
+        Console.WriteLine($"events benchmark: {events} events, {courtyards} courtyards, latency phase {latencySeconds} s, RabbitMQ {url}");
         var raw = await RawRabbitMqAsync(url, events);
         Console.WriteLine($"raw RabbitMQ.Client        {raw.PerSecond,8:0} msg/s");
 
-        var inProcess = await CourtyardAsync("in-process", () => new InProcessTransport(), events, partitions, latencySeconds);
+        var inProcess = await CourtyardAsync("in-process", () => new InProcessTransport(), events, courtyards, latencySeconds);
         // Producer and consumer each get their own connection, as two services would.
         var exchange = $"bench.events.{Guid.NewGuid():N}";
         var overRabbit = await CourtyardAsync("RabbitMQ", () => new RabbitMqTransport(new RabbitMqTransportOptions { Url = url, Exchange = exchange }),
-            events, partitions, latencySeconds, sharedTransport: false);
+            events, courtyards, latencySeconds, sharedTransport: false);
 
-        var relayDrain = await RelayDrainAsync(url, events, partitions);
+        var relayDrain = await RelayDrainAsync(url, events, courtyards);
         Console.WriteLine($"relay alone -> RabbitMQ    {relayDrain.PerSecond,8:0} rows/s ({relayDrain.CpuMicrosecondsPerRow:0} us CPU per row)");
 
         var targets = new JsonObject
@@ -64,7 +64,7 @@ public static class EventsBenchmark
             ["date"] = DateTimeOffset.UtcNow.ToString("O"),
             ["machine"] = JsonSerializer.SerializeToNode(machine),
             ["events"] = events,
-            ["courtyards"] = partitions,
+            ["courtyards"] = courtyards,
             ["rawRabbitMq"] = JsonSerializer.SerializeToNode(raw),
             ["inProcess"] = new JsonObject { ["max"] = JsonSerializer.SerializeToNode(inProcess.Max), ["atHalfRate"] = JsonSerializer.SerializeToNode(inProcess.Latency) },
             ["rabbitMq"] = new JsonObject
@@ -93,7 +93,9 @@ public static class EventsBenchmark
         await using var publisher = await publisherConnection.CreateChannelAsync(new CreateChannelOptions(true, true, outstandingPublisherConfirmationsRateLimiter: null));
         await using var consumer = await consumerConnection.CreateChannelAsync();
         var queue = $"bench.raw.{Guid.NewGuid():N}";
-        await publisher.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false);
+        // A quorum queue, as the transport declares: the same replication cost on both sides of the comparison.
+        await publisher.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false,
+            new Dictionary<string, object?> { ["x-queue-type"] = "quorum" });
         await consumer.BasicQosAsync(0, 512, false);
 
         var received = 0;
@@ -132,21 +134,24 @@ public static class EventsBenchmark
 
     private sealed record RelayDrain(int Rows, double Seconds, double PerSecond, double CpuMicrosecondsPerRow);
 
-    /// <summary>The outbox relay alone: <paramref name="rows"/> unsent rows over the courtyards, drained to RabbitMQ (no consumer).</summary>
-    private static async Task<RelayDrain> RelayDrainAsync(string url, int rows, int partitions)
+    /// <summary>The outbox relay alone: <paramref name="rows"/> unsent rows over the courtyards, drained to RabbitMQ (a consumer's queue, nobody consuming).</summary>
+    private static async Task<RelayDrain> RelayDrainAsync(string url, int rows, int courtyards)
     {
         var folder = Directory.CreateTempSubdirectory("courtyard-bench-relay-").FullName;
         var options = new RabbitMqTransportOptions { Url = url, Exchange = $"bench.relay.{Guid.NewGuid():N}" };
         try
         {
             await using var storage = await SqliteStorageProvider.OpenAsync(Path.Combine(folder, "councils.db"));
-            var catalog = new EventCatalog();
             await using var transport = new RabbitMqTransport(options);
-            await using var bus = new EventBus(new EventBusOptions { Source = "councils" }, storage, transport, catalog).MapTestEvents();
+            await using var bus = new EventBus(new EventBusOptions { Source = "councils" }, storage, transport);
+            // A consumer's queue exists (as in production) but nobody consumes during the drain: the broker routes and keeps.
+            await using (var queue = await transport.SubscribeAsync(new Subscription("rules", [TestEvents.Topic], (_, _) => Task.FromResult(DeliveryResult.Retry)), CancellationToken.None))
+            {
+            }
             for (var done = 0; done < rows; done += 1000)
             {
                 await storage.Outbox.AppendAsync(Enumerable.Range(done, Math.Min(1000, rows - done))
-                    .Select(i => bus.ToOutbox($"courtyard-{i % partitions}", new ThingHappened { ThingId = $"courtyard-{i % partitions}/{i}", Sequence = i }))
+                    .Select(i => EventCatalog.ToOutbox($"courtyard-{i % courtyards}", new ThingHappened { ThingId = $"courtyard-{i % courtyards}/{i}", Sequence = i }))
                     .ToList());
             }
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
@@ -169,7 +174,7 @@ public static class EventsBenchmark
     }
 
     /// <summary>Two services (producer, consumer) with their own SQLite databases over one kind of transport.</summary>
-    private static async Task<CourtyardResult> CourtyardAsync(string name, Func<IEventTransport> newTransport, int events, int partitions,
+    private static async Task<CourtyardResult> CourtyardAsync(string name, Func<IEventTransport> newTransport, int events, int courtyards,
         double latencySeconds, bool sharedTransport = true)
     {
         var folder = Directory.CreateTempSubdirectory("courtyard-bench-events-").FullName;
@@ -179,13 +184,12 @@ public static class EventsBenchmark
             await using var consumerStorage = await SqliteStorageProvider.OpenAsync(Path.Combine(folder, "rules.db"));
             var consumerTransport = newTransport();
             var producerTransport = sharedTransport ? consumerTransport : newTransport();
-            var catalog = new EventCatalog();
             var committedAt = new ConcurrentDictionary<string, long>();
             var latencies = new ConcurrentBag<double>();
             var handled = 0;
             var measuring = false;
 
-            await using var consumer = new EventBus(new EventBusOptions { Source = "rules", RelayEnabled = false }, consumerStorage, consumerTransport, catalog).MapTestEvents();
+            await using var consumer = new EventBus(new EventBusOptions { Source = "rules", RelayEnabled = false }, consumerStorage, consumerTransport);
             consumer.Handle<ThingHappened>("rules", async (thing, context) =>
             {
                 // The effect: a state row written with the inbox mark, in one transaction (what a grain write does).
@@ -194,9 +198,8 @@ public static class EventsBenchmark
                     StateType = "effect",
                     Key = thing.ThingId,
                     Data = BitConverter.GetBytes(thing.Sequence),
-                    Consumes = context.Mark,
+                    Consumes = context.TakeMark(),
                 });
-                context.MarkConsumed();
                 var now = Stopwatch.GetTimestamp();
                 if (measuring && committedAt.TryGetValue(thing.ThingId, out var committed))
                 {
@@ -204,43 +207,43 @@ public static class EventsBenchmark
                 }
                 Interlocked.Increment(ref handled);
             });
-            await using var producer = new EventBus(new EventBusOptions { Source = "councils" }, producerStorage, producerTransport, catalog).MapTestEvents();
+            await using var producer = new EventBus(new EventBusOptions { Source = "councils" }, producerStorage, producerTransport);
             await consumer.StartAsync();
             await producer.StartAsync();
 
-            var versions = new long[partitions];
-            async Task CommitAsync(int partition, long sequence)
+            var versions = new long[courtyards];
+            async Task CommitAsync(int courtyard, long sequence)
             {
-                var thingId = $"courtyard-{partition}/{sequence}";
-                versions[partition] = await producer.CommitThingAsync($"courtyard-{partition}", sequence, versions[partition]);
+                var thingId = $"courtyard-{courtyard}/{sequence}";
+                versions[courtyard] = await producer.CommitThingAsync($"courtyard-{courtyard}", sequence, versions[courtyard]);
                 committedAt[thingId] = Stopwatch.GetTimestamp();
             }
 
             // Warm-up.
-            await Task.WhenAll(Enumerable.Range(0, partitions).Select(p => CommitAsync(p, -1 - p)));
-            await WaitForAsync(() => handled >= partitions, () => $"warm-up: handled {handled}, outbox {producerStorage.Outbox.GetStatsAsync().Result}");
+            await Task.WhenAll(Enumerable.Range(0, courtyards).Select(p => CommitAsync(p, -1 - p)));
+            await WaitForAsync(() => handled >= courtyards, () => $"warm-up: handled {handled}, outbox {producerStorage.Outbox.GetStatsAsync().Result}");
 
             // 1. Maximum: every courtyard commits as fast as it can (one writer per courtyard, as a grain).
             var start = handled;
             var clock = Stopwatch.StartNew();
-            var perPartition = events / partitions;
-            await Task.WhenAll(Enumerable.Range(0, partitions).Select(p => Task.Run(async () =>
+            var perCourtyard = events / courtyards;
+            await Task.WhenAll(Enumerable.Range(0, courtyards).Select(p => Task.Run(async () =>
             {
-                for (var s = 0; s < perPartition; s++)
+                for (var s = 0; s < perCourtyard; s++)
                 {
                     await CommitAsync(p, s);
                 }
             })));
             Console.WriteLine($"  commits done after {clock.Elapsed.TotalSeconds:0.00} s: handled {handled - start}, outbox unsent {(await producerStorage.Outbox.GetStatsAsync()).Unsent}");
-            await WaitForAsync(() => handled - start >= perPartition * partitions);
-            var max = new Throughput(perPartition * partitions, Math.Round(clock.Elapsed.TotalSeconds, 2), Math.Round(perPartition * partitions / clock.Elapsed.TotalSeconds));
+            await WaitForAsync(() => handled - start >= perCourtyard * courtyards);
+            var max = new Throughput(perCourtyard * courtyards, Math.Round(clock.Elapsed.TotalSeconds, 2), Math.Round(perCourtyard * courtyards / clock.Elapsed.TotalSeconds));
             Console.WriteLine($"{name,-26} {max.PerSecond,8:0} events/s (commit -> handler effect)");
 
             // 2. Latency at half that rate: commits offered on a fixed schedule, round robin over the courtyards.
             var rate = max.PerSecond / 2;
             var total = (int)(rate * latencySeconds);
-            var queues = Enumerable.Range(0, partitions).Select(_ => System.Threading.Channels.Channel.CreateUnbounded<long>()).ToArray();
-            var writers = Enumerable.Range(0, partitions).Select(p => Task.Run(async () =>
+            var queues = Enumerable.Range(0, courtyards).Select(_ => System.Threading.Channels.Channel.CreateUnbounded<long>()).ToArray();
+            var writers = Enumerable.Range(0, courtyards).Select(p => Task.Run(async () =>
             {
                 await foreach (var sequence in queues[p].Reader.ReadAllAsync())
                 {
@@ -258,7 +261,7 @@ public static class EventsBenchmark
                 {
                     await Task.Delay(ahead);
                 }
-                queues[i % partitions].Writer.TryWrite(1_000_000 + i);
+                queues[i % courtyards].Writer.TryWrite(1_000_000 + i);
             }
             foreach (var queue in queues)
             {
@@ -303,12 +306,7 @@ public static class EventsBenchmark
         await using var connection = await factory.CreateConnectionAsync();
         await using var channel = await connection.CreateChannelAsync();
         await channel.QueueDeleteAsync(RabbitMqTransport.QueueName(options.Exchange, "rules", TestEvents.Topic));
-        await channel.QueueDeleteAsync(RabbitMqTransport.DeadLetterQueueName(options.Exchange, "rules", TestEvents.Topic));
-        await channel.QueueDeleteAsync(options.Exchange + ".unrouted");
-        foreach (var exchange in new[] { options.Exchange, options.Exchange + ".dead-letter", options.Exchange + ".unrouted" })
-        {
-            await channel.ExchangeDeleteAsync(exchange);
-        }
+        await channel.ExchangeDeleteAsync(options.Exchange);
     }
 
     private static async Task WaitForAsync(Func<bool> condition, Func<string>? describe = null)
@@ -341,7 +339,7 @@ public static class EventsBenchmark
             .AppendLine()
             .AppendLine("```bash")
             .AppendLine("bash scripts/rabbitmq.sh start   # or set COURTYARD_TEST_RABBITMQ; the benchmark starts it otherwise")
-            .AppendLine("dotnet run -c Release --project bench/Courtyard.Bench -- events [--events 20000] [--latency-s 8] [--partitions 256] [--out FILE]")
+            .AppendLine("dotnet run -c Release --project bench/Courtyard.Bench -- events [--events 20000] [--latency-s 8] [--courtyards 256] [--out FILE]")
             .AppendLine("```")
             .AppendLine()
             .AppendLine($"Last run ({DateTime.UtcNow:yyyy-MM-dd}, {machine["cores"]} cores, load average at start {machine["loadAverageAtStart"]}; `bench/results/events.json`):")

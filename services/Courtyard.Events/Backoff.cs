@@ -7,7 +7,7 @@ public sealed record Backoff(TimeSpan Initial, TimeSpan Max)
     {
         var exponent = Math.Clamp(consecutiveFailures - 1, 0, 30);
         var capped = Math.Min(Initial.TotalMilliseconds * Math.Pow(2, exponent), Max.TotalMilliseconds);
-        // Jitter spreads retries of many partitions/consumers so they do not hit a recovering broker together.
+        // Jitter spreads retries of many courtyards/consumers so they do not hit a recovering broker together.
         return TimeSpan.FromMilliseconds(capped * (0.5 + Random.Shared.NextDouble() * 0.5));
     }
 }

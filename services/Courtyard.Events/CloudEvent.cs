@@ -17,7 +17,7 @@ public sealed record CloudEvent
     public required string Id { get; init; }
     public required string Source { get; init; }
     public required string Type { get; init; }
-    /// <summary>The courtyard id: the partition events are ordered within.</summary>
+    /// <summary>The courtyard the event is about: events are ordered per courtyard (CloudEvents <c>subject</c>).</summary>
     public required string Subject { get; init; }
     public DateTimeOffset Time { get; init; }
     public string DataContentType { get; init; } = JsonContentType;

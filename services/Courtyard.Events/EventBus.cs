@@ -10,12 +10,12 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Courtyard.Events;
 
 /// <summary>
-/// One service's integration events: the events it maps, the handlers of its consumers, its outbox relay and its
-/// subscriptions, over the service's own storage and the process's transport.
+/// One service's integration events: the handlers of its consumers, its outbox relay and its subscriptions, over the
+/// service's own storage and the process's transport.
 /// <code>
-/// bus.Map&lt;ProposalPassed&gt;("courtyard.councils.proposal_passed.v1", topic: "councils");
-/// bus.Handle&lt;ProposalPassed&gt;("rules", async (e, ctx) =&gt; { ... state.WriteStateAsync(ctx.Mark) ...; ctx.MarkConsumed(); });
-/// state.Publish(bus.ToOutbox(courtyardId, new ProposalPassed { ... }));   // committed with the grain's next write
+/// bus.Handle&lt;ProposalPassed&gt;("rules", (passed, delivery) =&gt;
+///     grains.GetGrain&lt;IRulebookGrain&gt;(delivery.CourtyardId).EnactAmendment(passed, delivery.TakeMark()));
+/// State.Raise(courtyardId, new ProposalPassed { ... });   // in a grain: committed with its next state write
 /// </code>
 /// </summary>
 public sealed class EventBus : IAsyncDisposable
@@ -32,7 +32,7 @@ public sealed class EventBus : IAsyncDisposable
     private Task? retentionTask;
     private bool consumersStarted;
 
-    public EventBus(EventBusOptions options, IStorageProvider storage, IEventTransport transport, EventCatalog catalog,
+    public EventBus(EventBusOptions options, IStorageProvider storage, IEventTransport transport,
         ILoggerFactory? loggerFactory = null, IServiceProvider? services = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(options.Source);
@@ -43,7 +43,6 @@ public sealed class EventBus : IAsyncDisposable
         Options = options;
         Storage = storage;
         Transport = transport;
-        Catalog = catalog;
         this.loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         this.services = services ?? EmptyServiceProvider.Instance;
         logger = this.loggerFactory.CreateLogger("Courtyard.Events." + options.Source);
@@ -54,24 +53,32 @@ public sealed class EventBus : IAsyncDisposable
     public EventBusOptions Options { get; }
     public IStorageProvider Storage { get; }
     public IEventTransport Transport { get; }
-    public EventCatalog Catalog { get; }
     public OutboxRelay Relay { get; }
+
+    /// <summary>The topics the declared handlers listen to.</summary>
+    public IReadOnlyCollection<string> Topics =>
+        registrations.Select(r => r.Registration.Definition.Topic).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
 
     /// <summary>The consumers declared with <see cref="Handle{T}"/>.</summary>
     public IReadOnlyCollection<string> Consumers => registrations.Select(r => r.Consumer).Distinct(StringComparer.Ordinal).ToArray();
 
-    /// <summary>Declares an event contract (see <see cref="EventCatalog.Map{T}"/>).</summary>
-    public EventBus Map<T>(string type, string topic) where T : IMessage<T>, new()
-    {
-        Catalog.Map<T>(type, topic);
-        return this;
-    }
-
     /// <summary>
-    /// Declares that <paramref name="consumer"/> (an inbox, and a queue per topic) handles <typeparamref name="T"/>.
+    /// Declares that <paramref name="consumer"/> (an inbox, and a queue per topic) handles <typeparamref name="T"/> with a
+    /// stored effect: the handler must take the delivery's inbox mark (<see cref="EventDelivery.TakeMark"/>, or one per
+    /// effect with <see cref="EventDelivery.TakeMarkFor"/>) and commit it with the effect, or the delivery fails loudly.
     /// Declare every handler before <see cref="StartAsync"/>.
     /// </summary>
-    public EventBus Handle<T>(string consumer, Func<T, EventContext, Task> handler) where T : IMessage<T>, new()
+    public EventBus Handle<T>(string consumer, Func<T, EventDelivery, Task> handler) where T : IMessage<T>, new() =>
+        Register(consumer, handler, storesEffect: true);
+
+    /// <summary>
+    /// Declares a handler without a stored effect (a notification, a cache, a call that is idempotent on its own): it
+    /// takes no mark, and the dispatcher records the event as handled once the handler returns.
+    /// </summary>
+    public EventBus HandleWithoutStoredEffect<T>(string consumer, Func<T, EventDelivery, Task> handler) where T : IMessage<T>, new() =>
+        Register(consumer, handler, storesEffect: false);
+
+    private EventBus Register<T>(string consumer, Func<T, EventDelivery, Task> handler, bool storesEffect) where T : IMessage<T>, new()
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(consumer);
         ArgumentNullException.ThrowIfNull(handler);
@@ -79,34 +86,23 @@ public sealed class EventBus : IAsyncDisposable
         {
             throw new InvalidOperationException("Declare handlers before the event bus starts.");
         }
-        var definition = Catalog.Get<T>();
+        var definition = EventCatalog.Get<T>();
         if (registrations.Any(r => r.Consumer == consumer && r.Registration.Definition.Type == definition.Type))
         {
             throw new InvalidOperationException($"Consumer {consumer} already handles {definition.Type}: one handler per consumer and event type.");
         }
-        registrations.Add((consumer, new HandlerRegistration(definition, (message, context) => handler((T)message, context))));
+        registrations.Add((consumer, new HandlerRegistration(definition, (message, delivery) => handler((T)message, delivery), storesEffect)));
         return this;
     }
 
-    /// <summary>The outbox row for <paramref name="message"/> about <paramref name="courtyardId"/>, carrying the current trace.</summary>
-    public OutboxMessage ToOutbox<T>(string courtyardId, T message) where T : IMessage<T>
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(courtyardId);
-        var definition = Catalog.Get<T>();
-        return new OutboxMessage(courtyardId, definition.Topic, definition.Type, EventCatalog.FormatData(message), Activity.Current?.Id);
-    }
-
-    /// <summary>Appends events in their own transaction (for events not tied to a state change) and wakes the relay.</summary>
-    public async Task<IReadOnlyList<long>> PublishAsync<T>(string courtyardId, T message, CancellationToken cancellationToken = default)
+    /// <summary>Appends an event in its own transaction (for events not tied to a state change) and wakes the relay.</summary>
+    public async Task<long> PublishAsync<T>(string courtyardId, T message, CancellationToken cancellationToken = default)
         where T : IMessage<T>
     {
-        var ids = await Storage.Outbox.AppendAsync([ToOutbox(courtyardId, message)], cancellationToken);
+        var ids = await Storage.Outbox.AppendAsync([EventCatalog.ToOutbox(courtyardId, message)], cancellationToken);
         Relay.Wake();
-        return ids;
+        return ids[0];
     }
-
-    /// <summary>Tell the relay that outbox rows were committed (the grain runtime does it through IOutboxCommitListener).</summary>
-    public void NotifyCommitted() => Relay.Wake();
 
     /// <summary>Subscribes the consumers, then starts the relay and the retention purge (each as the options allow).</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
@@ -232,20 +228,69 @@ public sealed class EventBus : IAsyncDisposable
     {
         var letter = await Storage.DeadLetters.GetAsync(deadLetterId, cancellationToken)
             ?? throw new KeyNotFoundException($"Dead letter {deadLetterId} of {Source} does not exist (already replayed or deleted?).");
-        if (!dispatchers.TryGetValue(letter.Consumer, out var dispatcher))
-        {
-            throw new InvalidOperationException($"Consumer {letter.Consumer} is not declared in {Source}: cannot replay dead letter {deadLetterId}.");
-        }
         var cloudEvent = CloudEvent.Parse(System.Text.Encoding.UTF8.GetBytes(letter.CloudEventJson));
-        var outcome = await dispatcher.HandleOnceAsync(cloudEvent, letter.Topic, cancellationToken);
+        var outcome = await Dispatcher(letter.Consumer).HandleOnceAsync(cloudEvent, letter.Topic, cancellationToken);
         await Storage.DeadLetters.RemoveAsync(deadLetterId, cancellationToken);
         logger.LogInformation("Dead letter {DeadLetterId} ({Type} {Id}) of consumer {Consumer} replayed: {Outcome}.",
             deadLetterId, letter.EventType, letter.EventId, letter.Consumer, outcome);
         return outcome;
     }
 
-    /// <summary>The dispatcher of a consumer (for transports that call in, like Dapr's HTTP routes).</summary>
-    internal ConsumerDispatcher? FindDispatcher(string consumer) => dispatchers.GetValueOrDefault(consumer);
+    /// <summary>Parked outbox rows (events the transport kept refusing), oldest first.</summary>
+    public Task<IReadOnlyList<OutboxRecord>> ListParkedAsync(int max, CancellationToken cancellationToken = default) =>
+        Storage.Outbox.ListParkedAsync(max, cancellationToken);
+
+    /// <summary>Publishes a parked row again (its refusal count starts over); its courtyard's later events follow it.</summary>
+    public async Task<bool> ReleaseParkedAsync(long outboxId, CancellationToken cancellationToken = default)
+    {
+        var released = await Storage.Outbox.ReleaseParkedAsync(outboxId, cancellationToken);
+        if (released)
+        {
+            logger.LogWarning("Parked outbox row {Id} of {Source} released by an operator: it is published again.", outboxId, Source);
+            Relay.Wake();
+        }
+        return released;
+    }
+
+    /// <summary>Deletes a parked row without publishing it; its courtyard's later events go on without it.</summary>
+    public async Task<bool> DiscardParkedAsync(long outboxId, CancellationToken cancellationToken = default)
+    {
+        var discarded = await Storage.Outbox.DiscardParkedAsync(outboxId, cancellationToken);
+        if (discarded)
+        {
+            logger.LogWarning("Parked outbox row {Id} of {Source} discarded by an operator: it will never be published.", outboxId, Source);
+            Relay.Wake();
+        }
+        return discarded;
+    }
+
+    /// <summary>
+    /// For tests of a handler: <paramref name="deliveries"/> deliveries of <paramref name="cloudEvent"/> to
+    /// <paramref name="consumer"/> that all pass the duplicate check before any handler runs, as competing consumers, a
+    /// Dapr redelivery or two relays during a takeover can. Whatever the handler writes must still happen once.
+    /// </summary>
+    public Task<IReadOnlyList<HandleOutcome>> DeliverConcurrentlyAsync(string consumer, CloudEvent cloudEvent, int deliveries = 2,
+        CancellationToken cancellationToken = default)
+    {
+        var dispatcher = Dispatcher(consumer);
+        var topic = EventTopicOf(cloudEvent.Type);
+        return dispatcher.HandleConcurrentlyAsync(cloudEvent, topic, deliveries, cancellationToken);
+    }
+
+    private string EventTopicOf(string type) =>
+        registrations.Select(r => r.Registration.Definition).FirstOrDefault(d => d.Type == type)?.Topic
+        ?? throw new InvalidOperationException($"No consumer of {Source} handles {type}.");
+
+    private ConsumerDispatcher Dispatcher(string consumer)
+    {
+        if (!consumersStarted)
+        {
+            throw new InvalidOperationException("Start the event bus first.");
+        }
+        return dispatchers.TryGetValue(consumer, out var dispatcher)
+            ? dispatcher
+            : throw new InvalidOperationException($"Consumer {consumer} is not declared in {Source}.");
+    }
 
     private sealed class EmptyServiceProvider : IServiceProvider
     {

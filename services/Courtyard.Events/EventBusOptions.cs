@@ -25,36 +25,47 @@ public sealed class EventBusOptions
     public bool ConsumersEnabled { get; set; } = true;
 
     /// <summary>
-    /// The relay also looks for new rows this often (committed by other processes, missed signals), and sweeps the
-    /// unsent rows from the first for rows its cursor passed (committed late, or left while their partition was blocked).
+    /// The relay looks for rows committed by other processes (and rows nobody woke it for) this often, and looks again
+    /// at a courtyard whose next row is parked (has an operator released it?).
     /// </summary>
-    public TimeSpan RelayPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan RelayPollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
-    /// How long the relay holds rows it read above a missing id, waiting for the transaction that took the id to commit
-    /// (PostgreSQL with several writer loops or replicas, or events appended beside state writes), before it publishes
-    /// past the hole. A row committed even later is published by the next sweep, possibly after later rows of its
-    /// courtyard. SQLite commits ids in order and never leaves such holes.
+    /// Safety cap on the wait at a gap in the outbox ids (PostgreSQL: a lower id whose transaction has not committed).
+    /// The relay passes a gap as soon as the database shows that every transaction that could fill it has ended, which
+    /// takes as long as the transactions running at the time (milliseconds). Only a transaction held open for longer than
+    /// this (anywhere in the PostgreSQL cluster) makes the relay publish past the gap; a row that commits into it later
+    /// is still published, after later rows of its courtyard.
     /// </summary>
-    public TimeSpan RelayLateCommitWait { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan RelayGapWaitLimit { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Unsent rows read at most per relay read (after the cursor, or one page of the sweep).</summary>
+    /// <summary>Unsent rows read at most per relay read.</summary>
     public int RelayReadBatch { get; set; } = 1000;
 
-    /// <summary>
-    /// At most this many rows read and waiting in memory (plus rows passed and left in the database). A partition keeps
-    /// at most twice <see cref="RelayMaxRowsPerPublish"/> waiting; a blocked courtyard's later rows stay in the database
-    /// until it drains.
-    /// </summary>
-    public int RelayMaxBufferedRows { get; set; } = 16_000;
+    /// <summary>At most this many rows read and not yet accepted by the transport, in memory.</summary>
+    public int RelayMaxRowsInMemory { get; set; } = 16_000;
 
-    /// <summary>At most this many rows of one partition are in one publish.</summary>
+    /// <summary>
+    /// At most this many rows of one courtyard in memory; a courtyard with more (a blocked one) reads its later rows
+    /// from the database itself as it drains, so nobody waits for it however long its backlog.
+    /// </summary>
+    public int RelayMaxRowsPerCourtyard { get; set; } = 512;
+
+    /// <summary>At most this many rows of one courtyard in one publish.</summary>
     public int RelayMaxRowsPerPublish { get; set; } = 256;
 
     /// <summary>At most this many rows published and not yet confirmed at once.</summary>
     public int RelayMaxInFlightRows { get; set; } = 4096;
 
-    /// <summary>Wait before publishing a partition again after a failed publish.</summary>
+    /// <summary>
+    /// A row the transport refused this many times (the broker or sidecar answered and said no, e.g. a message too large
+    /// or a topic it may not publish to) is parked: listed by EventAdmin, counted by courtyard.events.outbox.parked, and
+    /// its courtyard's later rows wait behind it until an operator releases or discards it. A transport that cannot be
+    /// reached (broker down) is never counted: that only delays.
+    /// </summary>
+    public int MaxPublishAttempts { get; set; } = 10;
+
+    /// <summary>Wait before publishing a courtyard's rows again after a failed publish.</summary>
     public Backoff PublishBackoff { get; set; } = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30));
 
     /// <summary>Delete outbox rows this long after they were sent (kept meanwhile to look into what was published).</summary>

@@ -1,43 +1,50 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Courtyard.Common.V1;
+using Courtyard.Storage;
 using Google.Protobuf;
+using Google.Protobuf.Reflection;
 
 namespace Courtyard.Events;
 
 /// <summary>One integration event contract: CloudEvents type, protobuf message, topic.</summary>
 public sealed class EventDefinition
 {
-    private readonly Func<string, IMessage> parse;
+    private readonly MessageParser parser;
 
-    internal EventDefinition(string type, string topic, Type messageType, Func<string, IMessage> parse)
+    internal EventDefinition(string type, string topic, MessageDescriptor descriptor)
     {
         Type = type;
         Topic = topic;
-        MessageType = messageType;
-        this.parse = parse;
+        Descriptor = descriptor;
+        parser = descriptor.Parser;
     }
 
     /// <summary>CloudEvents type, <c>courtyard.&lt;service&gt;.&lt;event&gt;.v&lt;N&gt;</c>.</summary>
     public string Type { get; }
-    public string Topic { get; }
-    public Type MessageType { get; }
 
-    /// <summary>Parses the event's JSON data (Google.Protobuf JsonParser; unknown fields are ignored so producers can add fields).</summary>
-    public IMessage ParseData(string json) => parse(json);
+    public string Topic { get; }
+
+    public MessageDescriptor Descriptor { get; }
+
+    public System.Type MessageType => Descriptor.ClrType;
+
+    /// <summary>Parses the event's JSON data (unknown fields are ignored, so producers can add fields).</summary>
+    public IMessage ParseData(string json) => EventCatalog.Parser.Parse(json, Descriptor);
 }
 
 /// <summary>
-/// The explicit list of integration events a process knows: event type string &lt;-&gt; protobuf message type &lt;-&gt; topic.
-/// Declared once, in code (<c>catalog.Map&lt;ProposalPassed&gt;("courtyard.councils.proposal_passed.v1", topic: "councils")</c>);
-/// nothing is discovered by reflection over type names. Shared by every event bus of the process.
+/// What each integration event is, read from its contract: the proto option
+/// <c>(courtyard.common.v1.integration_event) = { type: "courtyard.councils.proposal_passed.v1" topic: "councils" }</c>
+/// on the message (proto/courtyard/common/v1/integration_event.proto). Declared once, in the .proto next to the message;
+/// nothing is mapped in code and nothing is guessed from type names. A message without the option is not an event.
 /// </summary>
-public sealed partial class EventCatalog
+public static partial class EventCatalog
 {
-    private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(true));
+    internal static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(true));
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(false));
-
-    private readonly Lock gate = new();
-    private Dictionary<string, EventDefinition> byType = new(StringComparer.Ordinal);
-    private Dictionary<Type, EventDefinition> byMessage = new();
+    private static readonly ConcurrentDictionary<MessageDescriptor, EventDefinition> Definitions = new();
 
     [GeneratedRegex(@"^courtyard\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.v[1-9][0-9]*$")]
     private static partial Regex TypePattern();
@@ -45,46 +52,58 @@ public sealed partial class EventCatalog
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
     private static partial Regex TopicPattern();
 
-    /// <summary>Declares that <typeparamref name="T"/> travels as <paramref name="type"/> on <paramref name="topic"/>.</summary>
-    public EventCatalog Map<T>(string type, string topic) where T : IMessage<T>, new()
+    /// <summary>The contract of <typeparamref name="T"/>; throws when the message does not declare one.</summary>
+    public static EventDefinition Get<T>() where T : IMessage<T>, new() => Get(new T().Descriptor);
+
+    /// <summary>The contract of the message <paramref name="descriptor"/> describes; throws when it does not declare one.</summary>
+    public static EventDefinition Get(MessageDescriptor descriptor) => Definitions.GetOrAdd(descriptor, Read);
+
+    /// <summary>
+    /// The outbox row for <paramref name="message"/> about <paramref name="courtyardId"/>, carrying the current trace
+    /// (Activity.Current's W3C traceparent) so the consumer's span continues it.
+    /// </summary>
+    public static OutboxMessage ToOutbox<T>(string courtyardId, T message) where T : IMessage<T>
     {
-        if (!TypePattern().IsMatch(type))
-        {
-            throw new ArgumentException($"Event type \"{type}\" must look like courtyard.<service>.<event>.v<N> (lower case, e.g. courtyard.councils.proposal_passed.v1).", nameof(type));
-        }
-        if (!TopicPattern().IsMatch(topic))
-        {
-            throw new ArgumentException($"Topic \"{topic}\" may only contain letters, digits, '.', '-' and '_'.", nameof(topic));
-        }
-        var definition = new EventDefinition(type, topic, typeof(T), json => Parser.Parse<T>(json));
-        lock (gate)
-        {
-            if (byType.TryGetValue(type, out var existing))
-            {
-                if (existing.MessageType == typeof(T) && existing.Topic == topic)
-                {
-                    return this;
-                }
-                throw new InvalidOperationException($"Event type \"{type}\" is already mapped to {existing.MessageType.Name} on topic \"{existing.Topic}\".");
-            }
-            if (byMessage.TryGetValue(typeof(T), out var other))
-            {
-                throw new InvalidOperationException($"{typeof(T).Name} is already mapped to \"{other.Type}\"; a message type travels under one event type (version it with a new message).");
-            }
-            // Copy-on-write: lookups on the hot path read without locking.
-            byType = new Dictionary<string, EventDefinition>(byType, StringComparer.Ordinal) { [type] = definition };
-            byMessage = new Dictionary<Type, EventDefinition>(byMessage) { [typeof(T)] = definition };
-        }
-        return this;
+        ArgumentException.ThrowIfNullOrWhiteSpace(courtyardId);
+        ArgumentNullException.ThrowIfNull(message);
+        var definition = Get(message.Descriptor);
+        return new OutboxMessage(courtyardId, definition.Topic, definition.Type, FormatData(message), TraceParent());
     }
 
-    public EventDefinition? FindByType(string type) => byType.GetValueOrDefault(type);
-
-    public EventDefinition Get<T>() where T : IMessage<T> =>
-        byMessage.GetValueOrDefault(typeof(T))
-        ?? throw new InvalidOperationException($"{typeof(T).Name} is not mapped to an event type: call Map<{typeof(T).Name}>(\"courtyard.<service>.<event>.v1\", topic) first.");
-
-    public IReadOnlyCollection<EventDefinition> Definitions => byType.Values;
-
     internal static string FormatData(IMessage message) => Formatter.Format(message);
+
+    private static string? TraceParent() =>
+        Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity ? activity.Id : null;
+
+    private static EventDefinition Read(MessageDescriptor descriptor)
+    {
+        var declared = descriptor.GetOptions()?.GetExtension(IntegrationEventExtensions.IntegrationEvent)
+            ?? throw new InvalidOperationException(
+                $"{descriptor.FullName} is not an integration event: declare option (courtyard.common.v1.integration_event) = {{ type: \"courtyard.<service>.<event>.v1\" topic: \"<service>\" }} on the message.");
+        if (!TypePattern().IsMatch(declared.Type))
+        {
+            throw new InvalidOperationException(
+                $"{descriptor.FullName} declares event type \"{declared.Type}\": it must look like courtyard.<service>.<event>.v<N> (lower case, e.g. courtyard.councils.proposal_passed.v1).");
+        }
+        if (!TopicPattern().IsMatch(declared.Topic))
+        {
+            throw new InvalidOperationException($"{descriptor.FullName} declares topic \"{declared.Topic}\": it may only contain letters, digits, '.', '-' and '_'.");
+        }
+        return new EventDefinition(declared.Type, declared.Topic, descriptor);
+    }
+}
+
+/// <summary>Raising an integration event from grain state: one line next to the state change.</summary>
+public static class PendingEffectsExtensions
+{
+    /// <summary>
+    /// Raises <paramref name="message"/> about <paramref name="courtyardId"/>: it becomes an outbox row committed by the
+    /// state's next write, in the same transaction (<c>State.Raise(courtyardId, new ProposalPassed { … });</c> then
+    /// <c>await state.WriteStateAsync();</c>). Type and topic come from the message's contract; the current trace goes with it.
+    /// </summary>
+    public static void Raise<T>(this IHasPendingEffects state, string courtyardId, T message) where T : IMessage<T>
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        state.Effects.Publish(EventCatalog.ToOutbox(courtyardId, message));
+    }
 }

@@ -20,6 +20,10 @@ public static class EventMetrics
         "courtyard.events.published", "{event}", "Outbox rows accepted by the transport.");
     internal static readonly Counter<long> PublishFailures = Meter.CreateCounter<long>(
         "courtyard.events.publish_failures", "{event}", "Publishes that failed and will be retried after a backoff.");
+    internal static readonly Counter<long> Unrouted = Meter.CreateCounter<long>(
+        "courtyard.events.unrouted", "{event}", "Events the broker accepted but no queue was bound for (nobody subscribed to the topic yet): dropped.");
+    internal static readonly Counter<long> Parked = Meter.CreateCounter<long>(
+        "courtyard.events.parked", "{event}", "Outbox rows parked after the transport refused them MaxPublishAttempts times (alert on any).");
     internal static readonly Counter<long> Handled = Meter.CreateCounter<long>(
         "courtyard.events.handled", "{event}", "Events whose handler succeeded.");
     internal static readonly Counter<long> Duplicates = Meter.CreateCounter<long>(
@@ -33,6 +37,8 @@ public static class EventMetrics
     {
         Meter.CreateObservableGauge("courtyard.events.outbox.lag", ObserveLag, "{event}", "Outbox rows not yet published.");
         Meter.CreateObservableGauge("courtyard.events.outbox.oldest_age", ObserveOldestAge, "s", "Age of the oldest unpublished outbox row.");
+        Meter.CreateObservableGauge("courtyard.events.outbox.parked_rows", ObserveParked, "{event}",
+            "Outbox rows parked and waiting for an operator (EventAdmin ReleaseParkedEvent / DiscardParkedEvent); alert when above 0.");
     }
 
     internal static void Register(Outbox.OutboxRelay relay) => Relays.TryAdd(relay, 0);
@@ -41,6 +47,9 @@ public static class EventMetrics
 
     private static IEnumerable<Measurement<long>> ObserveLag() =>
         Relays.Keys.Select(r => new Measurement<long>(r.LastStats.Unsent, new KeyValuePair<string, object?>("source", r.Source)));
+
+    private static IEnumerable<Measurement<long>> ObserveParked() =>
+        Relays.Keys.Select(r => new Measurement<long>(r.LastStats.Parked, new KeyValuePair<string, object?>("source", r.Source)));
 
     private static IEnumerable<Measurement<double>> ObserveOldestAge() =>
         Relays.Keys.Select(r => new Measurement<double>(

@@ -1,34 +1,34 @@
+using Orleans.Storage;
 using Courtyard.Storage;
 
 namespace Courtyard.Events.Testing;
 
-/// <summary>The test events' contracts, declared once for the tests, the worker and the benchmark.</summary>
+/// <summary>Helpers over the test events (proto/test_events.proto), shared by the tests, the worker and the benchmark.</summary>
 public static class TestEvents
 {
     public const string Topic = "testing";
     public const string ThingHappenedType = "courtyard.testing.thing_happened.v1";
     public const string PoisonPillType = "courtyard.testing.poison_pill.v1";
 
-    public static EventBus MapTestEvents(this EventBus bus) => bus
-        .Map<ThingHappened>(ThingHappenedType, topic: Topic)
-        .Map<PoisonPill>(PoisonPillType, topic: Topic);
-
-    /// <summary>Commits a state change of <paramref name="partition"/> together with its event (one transaction).</summary>
-    public static async Task<long> CommitThingAsync(this EventBus bus, string partition, long sequence, long expectedVersion, long committedAtTicks = 0)
+    /// <summary>Commits a state change of <paramref name="courtyardId"/> together with its event (one transaction) and wakes the relay.</summary>
+    public static async Task<long> CommitThingAsync(this EventBus bus, string courtyardId, long sequence, long expectedVersion, long committedAtTicks = 0)
     {
         var result = await bus.Storage.State.WriteAsync(new StateWrite
         {
             StateType = "producer",
-            Key = partition,
+            Key = courtyardId,
             Data = BitConverter.GetBytes(sequence),
             ExpectedVersion = expectedVersion,
-            Outbox = [bus.ToOutbox(partition, new ThingHappened { ThingId = $"{partition}/{sequence}", Sequence = sequence, CommittedAtTicks = committedAtTicks })],
+            Outbox = [EventCatalog.ToOutbox(courtyardId, new ThingHappened { ThingId = $"{courtyardId}/{sequence}", Sequence = sequence, CommittedAtTicks = committedAtTicks })],
         });
-        bus.NotifyCommitted();
+        bus.Relay.Wake();
         return result.NewVersion;
     }
 
-    /// <summary>The handler's effect, exactly once: bump a counter per thing, recording the inbox mark in the same transaction.</summary>
+    /// <summary>
+    /// The handler's effect, exactly once: bump a counter per thing, recording the inbox mark in the same transaction.
+    /// A write whose mark was recorded before commits nothing (AlreadyConsumed).
+    /// </summary>
     public static async Task<WriteOutcome> ApplyEffectAsync(IStorageProvider storage, string thingId, InboxMark mark)
     {
         while (true)

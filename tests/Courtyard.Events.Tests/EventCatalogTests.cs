@@ -1,38 +1,66 @@
+using System.Diagnostics;
+using Courtyard.Councils.V1;
 using Courtyard.Events.Testing;
+using Courtyard.Storage;
 
 namespace Courtyard.Events.Tests;
 
+/// <summary>Each event's CloudEvents type and topic come from its contract's proto option, and nowhere else.</summary>
 public class EventCatalogTests
 {
-    [Theory]
-    [InlineData("ThingHappened")]
-    [InlineData("courtyard.testing.thing_happened")]
-    [InlineData("courtyard.Testing.thing_happened.v1")]
-    [InlineData("com.example.thing.v1")]
-    public void Event_types_must_be_versioned_courtyard_names(string type)
+    private sealed class VoteState : IHasPendingEffects
     {
-        var error = Assert.Throws<ArgumentException>(() => new EventCatalog().Map<ThingHappened>(type, "testing"));
-        Assert.Contains("courtyard.<service>.<event>.v<N>", error.Message);
+        public PendingEffects Effects { get; } = new();
     }
 
     [Fact]
-    public void A_type_string_and_a_message_are_mapped_once()
+    public void Type_and_topic_are_read_from_the_integration_event_option_of_the_message()
     {
-        var catalog = new EventCatalog().Map<ThingHappened>(TestEvents.ThingHappenedType, "testing");
-        catalog.Map<ThingHappened>(TestEvents.ThingHappenedType, "testing");   // the same declaration again is fine
-
-        Assert.Throws<InvalidOperationException>(() => catalog.Map<PoisonPill>(TestEvents.ThingHappenedType, "testing"));
-        Assert.Throws<InvalidOperationException>(() => catalog.Map<ThingHappened>("courtyard.testing.thing_happened.v2", "testing"));
-        Assert.Equal(typeof(ThingHappened), catalog.FindByType(TestEvents.ThingHappenedType)!.MessageType);
-        Assert.Null(catalog.FindByType("courtyard.testing.unknown.v1"));
+        Assert.Equal((TestEvents.ThingHappenedType, TestEvents.Topic), (EventCatalog.Get<ThingHappened>().Type, EventCatalog.Get<ThingHappened>().Topic));
+        // A platform contract, declared in proto/courtyard/councils/v1/events.proto.
+        var passed = EventCatalog.Get<ProposalPassed>();
+        Assert.Equal(("courtyard.councils.proposal_passed.v1", "councils"), (passed.Type, passed.Topic));
+        Assert.Equal(typeof(ProposalPassed), passed.MessageType);
     }
 
     [Fact]
-    public async Task Handlers_need_a_mapped_event()
+    public void A_message_without_the_option_is_not_an_event()
     {
-        await using var database = new Support.TempDatabase();
-        var bus = new EventBus(new EventBusOptions { Source = "rules" }, await database.OpenAsync(), new Transports.InProcessTransport(), new EventCatalog());
-        var error = Assert.Throws<InvalidOperationException>(() => bus.Handle<ThingHappened>("rules", (_, _) => Task.CompletedTask));
-        Assert.Contains("Map<ThingHappened>", error.Message);
+        var error = Assert.Throws<InvalidOperationException>(() => EventCatalog.Get<NotAnEvent>());
+        Assert.Contains("courtyard.testing.v1.NotAnEvent is not an integration event", error.Message);
+        Assert.Throws<InvalidOperationException>(() => EventCatalog.ToOutbox("courtyard-1", new NotAnEvent()));
+    }
+
+    [Fact]
+    public void Every_integration_event_of_the_platform_declares_a_well_formed_type_and_its_services_topic()
+    {
+        var contracts = typeof(ProposalPassed).Assembly.GetTypes()
+            .Where(t => typeof(Google.Protobuf.IMessage).IsAssignableFrom(t) && t.Namespace?.StartsWith("Courtyard.", StringComparison.Ordinal) == true
+                && t.GetProperty("Descriptor", System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static) is not null)
+            .Select(t => (Google.Protobuf.Reflection.MessageDescriptor)t.GetProperty("Descriptor")!.GetValue(null)!)
+            .Where(d => d.File.Name.EndsWith("/events.proto", StringComparison.Ordinal) && d.ContainingType is null)
+            .ToList();
+        Assert.NotEmpty(contracts);
+        Assert.All(contracts, descriptor =>
+        {
+            var definition = EventCatalog.Get(descriptor);
+            var service = descriptor.File.Package.Split('.')[1];   // courtyard.<service>.v1
+            Assert.StartsWith($"courtyard.{service}.", definition.Type);
+            Assert.Equal(service, definition.Topic);
+        });
+        Assert.Equal(contracts.Count, contracts.Select(d => EventCatalog.Get(d).Type).Distinct().Count());
+    }
+
+    [Fact]
+    public void Raise_queues_the_event_on_the_state_as_an_outbox_row_with_the_current_trace()
+    {
+        var state = new VoteState();
+        using var activity = new Activity("vote closed").SetIdFormat(ActivityIdFormat.W3C).Start();
+
+        state.Raise("courtyard-7", new ProposalPassed { ProposalId = "p-1" });
+
+        var row = Assert.Single(state.Effects.Outbox);
+        Assert.Equal(("courtyard-7", "councils", "courtyard.councils.proposal_passed.v1", activity.Id), (row.CourtyardId, row.Topic, row.EventType, row.TraceParent));
+        Assert.Equal("p-1", ProposalPassed.Parser.ParseJson(row.Payload).ProposalId);
     }
 }

@@ -46,7 +46,7 @@ public sealed class PostgresConformanceTests : StorageConformanceTests
     {
         await using var dataSource = NpgsqlDataSource.Create(await ConnectionStringAsync());
         await using var version = dataSource.CreateCommand("SELECT MAX(version) FROM schema_version");
-        Assert.Equal(3, (int)(await version.ExecuteScalarAsync())!);
+        Assert.Equal(4, (int)(await version.ExecuteScalarAsync())!);
         await using var key = dataSource.CreateCommand(
             "SELECT string_agg(a.attname, ',' ORDER BY array_position(i.indkey, a.attnum)) FROM pg_index i " +
             "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'grain_state'::regclass AND i.indisprimary");

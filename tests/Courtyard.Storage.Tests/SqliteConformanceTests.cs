@@ -31,7 +31,7 @@ public sealed class SqliteConformanceTests : StorageConformanceTests
         command.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", (string)command.ExecuteScalar()!);
         command.CommandText = "SELECT MAX(version) FROM schema_version";
-        Assert.Equal(3L, (long)command.ExecuteScalar()!);
+        Assert.Equal(4L, (long)command.ExecuteScalar()!);
     }
 
     [Fact]

@@ -200,7 +200,7 @@ public abstract partial class StorageConformanceTests : IAsyncLifetime
         var outbox = await AllUnsentAsync();
         Assert.Equal(keys * writesPerKey, outbox.Count);
         // Per partition (key), events are in write order.
-        foreach (var partition in outbox.GroupBy(r => r.Partition))
+        foreach (var partition in outbox.GroupBy(r => r.CourtyardId))
             Assert.Equal(Enumerable.Range(1, writesPerKey).Select(v => $"{partition.Key}:{v}"), partition.OrderBy(r => r.Id).Select(r => r.Payload));
     }
 
@@ -245,7 +245,7 @@ public abstract partial class StorageConformanceTests : IAsyncLifetime
         var stored = await Storage.State.ReadAsync(Type, key);
         Assert.Equal(Bytes(text), stored!.Data);
         var row = Assert.Single(await AllUnsentAsync());
-        Assert.Equal((result.OutboxIds[0], text, key), (row.Id, row.Payload, row.Partition));
+        Assert.Equal((result.OutboxIds[0], text, key), (row.Id, row.Payload, row.CourtyardId));
     }
 
     [Fact]
@@ -262,7 +262,7 @@ public abstract partial class StorageConformanceTests : IAsyncLifetime
         Assert.Equal(["a", "b", "c"], rows.Select(r => r.Payload));
         Assert.Equal(first.OutboxIds, rows.Select(r => r.Id));
         var row = rows[0];
-        Assert.Equal(("courtyard-1", "councils", "courtyard.councils.proposal_passed.v1", 0), (row.Partition, row.Topic, row.EventType, row.Attempts));
+        Assert.Equal(("courtyard-1", "councils", "courtyard.councils.proposal_passed.v1", 0), (row.CourtyardId, row.Topic, row.EventType, row.Attempts));
         Assert.Equal("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", row.TraceParent);
         Assert.InRange(row.CreatedAt, before, DateTimeOffset.UtcNow.AddSeconds(5));
     }
@@ -310,7 +310,7 @@ public abstract partial class StorageConformanceTests : IAsyncLifetime
         Assert.Empty(await Storage.Outbox.ReadUnsentAsync(100, ids[9]));
         Assert.Equal((await Storage.Outbox.ReadUnsentAsync(100)).Select(r => r.Id), (await Storage.Outbox.ReadUnsentAsync(100, 0)).Select(r => r.Id));
         var row = (await Storage.Outbox.ReadUnsentAsync(1, ids[6])).Single();
-        Assert.Equal((ids[7], "courtyard-1", "e7"), (row.Id, row.Partition, row.Payload));
+        Assert.Equal((ids[7], "courtyard-1", "e7"), (row.Id, row.CourtyardId, row.Payload));
     }
 
     [Fact]
@@ -604,7 +604,7 @@ public abstract partial class StorageConformanceTests : IAsyncLifetime
             }
             Assert.True(acknowledged.Count > 100, $"acknowledged keys: {acknowledged.Count}");
 
-            var outbox = (await Storage.Outbox.ReadUnsentAsync(1_000_000)).ToLookup(r => r.Partition, r => r.Payload);
+            var outbox = (await Storage.Outbox.ReadUnsentAsync(1_000_000)).ToLookup(r => r.CourtyardId, r => r.Payload);
             for (var k = 0; k < 200; k++)
             {
                 var key = "k" + k;

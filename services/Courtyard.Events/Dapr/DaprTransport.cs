@@ -1,6 +1,6 @@
-using System.Net;
-using System.Net.Http.Headers;
 using Courtyard.Events.Transports;
+using Dapr.Client;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -11,57 +11,35 @@ public sealed class DaprTransportOptions
     /// <summary>The Dapr pub/sub component's name.</summary>
     public string PubSubName { get; set; } = "pubsub";
 
-    /// <summary>The sidecar's HTTP endpoint; default http://localhost:{DAPR_HTTP_PORT:-3500}.</summary>
-    public Uri? SidecarAddress { get; set; }
-
-    /// <summary>Sent as dapr-api-token on publishes; default DAPR_API_TOKEN.</summary>
-    public string? DaprApiToken { get; set; } = Environment.GetEnvironmentVariable("DAPR_API_TOKEN");
-
-    /// <summary>Required in dapr-api-token on Dapr's calls to the app (401 otherwise); default APP_API_TOKEN. Null = not checked.</summary>
-    public string? AppApiToken { get; set; } = Environment.GetEnvironmentVariable("APP_API_TOKEN");
-
-    /// <summary>Where the app receives events: {RoutePrefix}/{topic}.</summary>
+    /// <summary>Where the app receives events: {RoutePrefix}/{topic} (Courtyard.Events.Hosting maps the routes).</summary>
     public string RoutePrefix { get; set; } = "/dapr/events";
 
-    /// <summary>Dead-letter topic Dapr forwards undeliverable events to: {topic}{DeadLetterTopicSuffix}; null = none.</summary>
-    public string? DeadLetterTopicSuffix { get; set; } = ".dead-letter";
-
-    internal Uri ResolveSidecarAddress() => SidecarAddress
-        ?? new Uri($"http://localhost:{(Environment.GetEnvironmentVariable("DAPR_HTTP_PORT") is { Length: > 0 } port ? port : "3500")}/");
+    /// <summary>The dead-letter topic Dapr forwards events to after the app answered DROP: {topic}{suffix}.</summary>
+    public string DeadLetterTopicSuffix { get; set; } = ".dead-letter";
 }
 
 /// <summary>
-/// Dapr's HTTP sidecar protocol. Publish: POST /v1.0/publish/{pubsub}/{topic} with the whole CloudEvent
-/// (application/cloudevents+json) and metadata.cloudevent.id/type so the id survives re-publishes; 204 = accepted.
-/// Subscribe: the app serves GET /dapr/subscribe and the routes (<see cref="DaprEndpoints.MapDaprEvents"/>); Dapr
-/// pushes events there and retries on RETRY or a non-2xx answer. Dapr never de-duplicates: the inbox does.
+/// Dapr pub/sub through the Dapr SDK. Publish: <see cref="DaprClient.PublishByteEventAsync"/> (gRPC to the sidecar) with
+/// the whole CloudEvent as <c>application/cloudevents+json</c>, so Dapr keeps our id: a re-published row has the id it
+/// had. Subscribe: Dapr pushes events to the app's routes (Dapr.AspNetCore's <c>MapSubscribeHandler</c> and
+/// <c>WithTopic</c>, mapped by Courtyard.Events.Hosting), which hand them to <see cref="DeliverAsync"/>. Dapr never
+/// de-duplicates: the inbox does.
 /// </summary>
-public sealed class DaprTransport : IEventTransport
+public sealed class DaprTransport(DaprClient dapr, DaprTransportOptions? options = null, ILogger<DaprTransport>? logger = null) : IEventTransport
 {
-    private readonly HttpClient http;
-    private readonly bool ownsHttp;
-    private readonly ILogger logger;
+    private readonly ILogger logger = (ILogger?)logger ?? NullLogger.Instance;
     private readonly Lock gate = new();
     private List<Subscription> subscriptions = [];
 
-    public DaprTransport(DaprTransportOptions? options = null, HttpClient? httpClient = null, ILogger<DaprTransport>? logger = null)
-    {
-        Options = options ?? new DaprTransportOptions();
-        ownsHttp = httpClient is null;
-        http = httpClient ?? new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        http.BaseAddress ??= Options.ResolveSidecarAddress();
-        this.logger = (ILogger?)logger ?? NullLogger.Instance;
-    }
-
     public string Name => "dapr";
 
-    public DaprTransportOptions Options { get; }
+    public DaprTransportOptions Options { get; } = options ?? new DaprTransportOptions();
 
-    /// <summary>The subscriptions the app serves (read by the /dapr/subscribe endpoint and the routes).</summary>
+    /// <summary>The consumers subscribed in this process, read by the route mapping and the deliveries.</summary>
     public IReadOnlyList<Subscription> Subscriptions => subscriptions;
 
-    internal IEnumerable<string> EventTypesOf(string topic) => subscriptions
-        .SelectMany(s => s.EventTypes).Where(e => e.Topic == topic).Select(e => e.Type).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+    /// <summary>Every topic some consumer here listens to.</summary>
+    public IEnumerable<string> Topics => subscriptions.SelectMany(s => s.Topics).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
 
     public async Task<PublishResult> PublishAsync(IReadOnlyList<OutgoingEvent> events, CancellationToken cancellationToken)
     {
@@ -69,7 +47,7 @@ public sealed class DaprTransport : IEventTransport
         {
             try
             {
-                await PublishOneAsync(events[i], cancellationToken);
+                await dapr.PublishByteEventAsync(Options.PubSubName, events[i].Topic, events[i].Body, CloudEvent.MediaType, [], cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -77,30 +55,22 @@ public sealed class DaprTransport : IEventTransport
             }
             catch (Exception e)
             {
-                return new PublishResult(i, e);
+                // The SDK wraps what the sidecar said (status and detail) in a DaprException: keep the sidecar's words.
+                var said = e as RpcException ?? e.InnerException as RpcException;
+                return new PublishResult(i, said ?? e, Refused: IsRefusal(said));
             }
         }
         return PublishResult.All(events.Count);
     }
 
-    private async Task PublishOneAsync(OutgoingEvent outgoing, CancellationToken cancellationToken)
-    {
-        var path = $"v1.0/publish/{Uri.EscapeDataString(Options.PubSubName)}/{Uri.EscapeDataString(outgoing.Topic)}" +
-                   $"?metadata.cloudevent.id={Uri.EscapeDataString(outgoing.Event.Id)}" +
-                   $"&metadata.cloudevent.type={Uri.EscapeDataString(outgoing.Event.Type)}";
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(outgoing.Body) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue(CloudEvent.MediaType);
-        if (!string.IsNullOrEmpty(Options.DaprApiToken))
-        {
-            request.Headers.Add("dapr-api-token", Options.DaprApiToken);
-        }
-        using var response = await http.SendAsync(request, cancellationToken);
-        if (response.StatusCode != HttpStatusCode.NoContent && !response.IsSuccessStatusCode)
-        {
-            var body = await response.Content.ReadAsStringAsync(cancellationToken);
-            throw new HttpRequestException($"Dapr refused the publish of {outgoing.Event.Id} to {outgoing.Topic}: {(int)response.StatusCode} {body}", null, response.StatusCode);
-        }
-    }
+    /// <summary>
+    /// The sidecar answered and said no to this event (bad request, not allowed, too large): not a sidecar or broker that
+    /// cannot be reached. daprd reports a broker failure as INTERNAL, so that is not a refusal either.
+    /// </summary>
+    private static bool IsRefusal(RpcException? said) =>
+        said?.StatusCode is
+            StatusCode.InvalidArgument or StatusCode.NotFound or StatusCode.PermissionDenied or StatusCode.FailedPrecondition
+            or StatusCode.ResourceExhausted or StatusCode.OutOfRange or StatusCode.Unimplemented;
 
     public Task<IAsyncDisposable> SubscribeAsync(Subscription subscription, CancellationToken cancellationToken)
     {
@@ -113,14 +83,33 @@ public sealed class DaprTransport : IEventTransport
         return Task.FromResult<IAsyncDisposable>(new Unsubscriber(this, subscription));
     }
 
-    public ValueTask DisposeAsync()
+    /// <summary>
+    /// An event Dapr pushed to the route of <paramref name="topic"/>: every consumer of the topic here handles it. The
+    /// answer Dapr understands: SUCCESS, RETRY (a consumer must retry; those that succeeded answer the redelivery from
+    /// their inbox), or DROP (dead-lettered in our store; Dapr forwards it to the dead-letter topic).
+    /// </summary>
+    public async Task<DeliveryResult> DeliverAsync(string topic, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
-        if (ownsHttp)
+        var delivery = new IncomingEvent(topic, body, DeliveryAttempt: 0, Redelivered: false);
+        var results = new List<DeliveryResult>();
+        foreach (var consumer in subscriptions.Where(s => s.Topics.Contains(topic)))
         {
-            http.Dispose();
+            try
+            {
+                results.Add(await consumer.Handler(delivery, cancellationToken));
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            {
+                logger.LogWarning(e, "Consumer {Consumer} failed on a Dapr delivery to {Topic}.", consumer.Consumer, topic);
+                results.Add(DeliveryResult.Retry);
+            }
         }
-        return ValueTask.CompletedTask;
+        return results.Contains(DeliveryResult.Retry) ? DeliveryResult.Retry
+            : results.Contains(DeliveryResult.Drop) ? DeliveryResult.Drop
+            : DeliveryResult.Success;
     }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;   // the DaprClient belongs to DI
 
     private sealed class Unsubscriber(DaprTransport owner, Subscription subscription) : IAsyncDisposable
     {

@@ -9,8 +9,11 @@ public sealed record OutgoingEvent(string Topic, CloudEvent Event, byte[] Body)
 /// <summary>
 /// How a publish went: the first <see cref="Accepted"/> events are durably with the transport (broker-confirmed,
 /// sidecar-accepted, or settled by every in-process subscriber); the rest were not and must be published again.
+/// <see cref="Refused"/>: the transport reached its broker or sidecar, which refused event [Accepted] itself (a message
+/// too large, a topic not allowed) and will likely refuse it again; false when it could not be reached or did not
+/// answer in time, which says nothing about the event. Only refusals count towards parking a row.
 /// </summary>
-public readonly record struct PublishResult(int Accepted, Exception? Error)
+public readonly record struct PublishResult(int Accepted, Exception? Error, bool Refused = false)
 {
     public static PublishResult All(int count) => new(count, null);
 }
@@ -42,7 +45,7 @@ public sealed record Subscription(string Consumer, IReadOnlyCollection<string> T
 
 /// <summary>
 /// Publish CloudEvents to topics; subscribe consumers with ack/nack semantics. Delivery is at least once and
-/// in publish order per partition while nothing fails; a consumer must de-duplicate (the dispatcher's inbox does).
+/// in publish order per courtyard while nothing fails; a consumer must de-duplicate (the dispatcher's inbox does).
 /// </summary>
 public interface IEventTransport : IAsyncDisposable
 {
@@ -51,7 +54,7 @@ public interface IEventTransport : IAsyncDisposable
 
     /// <summary>
     /// Publishes <paramref name="events"/> in order. Transport failures are reported in the result, not thrown
-    /// (only cancellation throws). Events after the first failure of a partition may or may not have gone out.
+    /// (only cancellation throws). Events after the first failure of a courtyard may or may not have gone out.
     /// </summary>
     Task<PublishResult> PublishAsync(IReadOnlyList<OutgoingEvent> events, CancellationToken cancellationToken);
 

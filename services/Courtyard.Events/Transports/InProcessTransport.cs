@@ -2,7 +2,7 @@ namespace Courtyard.Events.Transports;
 
 public sealed class InProcessTransportOptions
 {
-    /// <summary>Partitions handled in parallel per consumer.</summary>
+    /// <summary>Courtyards handled in parallel per consumer.</summary>
     public int LanesPerConsumer { get; set; } = 64;
 
     /// <summary>Wait before redelivering an event whose handler failed.</summary>
@@ -12,7 +12,7 @@ public sealed class InProcessTransportOptions
 /// <summary>
 /// The embedded transport: every service of the process on one in-memory bus. Delivery is asynchronous (on the
 /// consumer's lanes) with the same semantics as the brokers: at least once, redelivered after a failure, in order per
-/// partition. A publish is "accepted" once every subscriber settled the event (handled, or dead-lettered), so the
+/// courtyard. A publish is "accepted" once every subscriber settled the event (handled, or dead-lettered), so the
 /// relay marks an outbox row sent only then and a crash in between republishes it from the outbox. A topic with no
 /// subscriber accepts and drops its events: subscribe before publishing (the hosted event bus does).
 /// </summary>
@@ -97,12 +97,12 @@ public sealed class InProcessTransport(InProcessTransportOptions? options = null
     private sealed class LocalSubscriber : IAsyncDisposable
     {
         private readonly InProcessTransport owner;
-        private readonly PartitionLanes<LocalDelivery> lanes;
+        private readonly CourtyardLanes<LocalDelivery> lanes;
 
         public LocalSubscriber(InProcessTransport owner, Subscription subscription, InProcessTransportOptions options)
         {
             this.owner = owner;
-            lanes = new PartitionLanes<LocalDelivery>(options.LanesPerConsumer, options.RedeliveryBackoff,
+            lanes = new CourtyardLanes<LocalDelivery>(options.LanesPerConsumer, options.RedeliveryBackoff,
                 (delivery, attempt, token) => subscription.Handler(
                     new IncomingEvent(delivery.Outgoing.Topic, delivery.Outgoing.Body, attempt, attempt > 1), token),
                 (delivery, _) => { delivery.Settled.TrySetResult(); return Task.CompletedTask; },

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
+using RabbitMQ.Client.Exceptions;
 
 namespace Courtyard.Events.Transports;
 
@@ -11,9 +12,8 @@ public sealed class RabbitMqTransportOptions
     public string Url { get; set; } = "amqp://guest:guest@127.0.0.1:5672/";
 
     /// <summary>
-    /// The durable topic exchange events are published to (routing key = topic). Also names everything else:
-    /// queue "{Exchange}.{consumer}.{topic}", its dead letters in "{Exchange}.{consumer}.{topic}.dead" (through the
-    /// direct exchange "{Exchange}.dead-letter"), unroutable events in "{Exchange}.unrouted".
+    /// The durable topic exchange events are published to (routing key = topic); each consumer's quorum queue is
+    /// "{Exchange}.{consumer}.{topic}".
     /// </summary>
     public string Exchange { get; set; } = "courtyard.events";
 
@@ -21,7 +21,7 @@ public sealed class RabbitMqTransportOptions
     public ushort Prefetch { get; set; } = 512;
 
     /// <summary>
-    /// Partitions handled in parallel per consumer. More lanes put more effects into each storage group commit
+    /// Courtyards handled in parallel per consumer. More lanes put more effects into each storage group commit
     /// (256 measured ~15 % faster than 64 with 256 busy courtyards); a lane is a channel and a task, little memory.
     /// </summary>
     public int LanesPerConsumer { get; set; } = 256;
@@ -32,7 +32,7 @@ public sealed class RabbitMqTransportOptions
     /// <summary>Wait before redelivering an event whose handler failed (held on its lane, unacked).</summary>
     public Backoff RedeliveryBackoff { get; set; } = new(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5));
 
-    /// <summary>How often the client tries to reconnect after losing the broker.</summary>
+    /// <summary>How often the client tries to (re)connect while the broker cannot be reached.</summary>
     public TimeSpan NetworkRecoveryInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Shown in the broker's connection list.</summary>
@@ -40,21 +40,25 @@ public sealed class RabbitMqTransportOptions
 }
 
 /// <summary>
-/// RabbitMQ (RabbitMQ.Client 7): persistent messages on a durable topic exchange, a durable queue per (consumer, topic),
-/// publisher confirms awaited per publish batch, manual acks with a prefetch window, a dead-letter exchange, and
-/// automatic connection recovery (plus the relay's own publish retry) when the broker restarts.
+/// RabbitMQ (RabbitMQ.Client 7): persistent messages on a durable topic exchange, a quorum queue per (consumer, topic)
+/// (replicated, so a confirmed message survives the loss of a node, and redeliveries carry x-delivery-count), publisher
+/// confirms awaited per publish batch, manual acks with a prefetch window, and connection recovery. Nothing else is
+/// kept on the broker: a dead letter lives in the consumer's database only (its delivery is acked once stored), and an
+/// event no queue is bound for (nobody subscribed to the topic yet) is returned by the broker, counted and dropped, as
+/// the in-process transport does. Subscribing never waits for the broker: a consumer that starts while RabbitMQ is down
+/// connects, declares and consumes when it comes back.
 /// The CloudEvent travels in structured mode (content-type application/cloudevents+json); AMQP message-id, type
-/// and app-id mirror its id, type and source, header "courtyard-partition" its subject.
+/// and app-id mirror its id, type and source, header "courtyard-id" its subject.
 /// </summary>
 public sealed class RabbitMqTransport : IEventTransport
 {
-    private const string PartitionHeader = "courtyard-partition";
+    private const string CourtyardHeader = "courtyard-id";
 
     private readonly RabbitMqTransportOptions options;
     private readonly ILogger logger;
     private readonly ConnectionFactory factory;
     private readonly SemaphoreSlim connectLock = new(1, 1);
-    // Publishes are started one batch at a time so a partition's messages reach the channel in order.
+    // Publishes are started one batch at a time so a courtyard's messages reach the channel in order.
     private readonly SemaphoreSlim publishLock = new(1, 1);
     private IConnection? connection;
     private IChannel? publishChannel;
@@ -80,8 +84,6 @@ public sealed class RabbitMqTransport : IEventTransport
     public RabbitMqTransportOptions Options => options;
 
     public static string QueueName(string exchange, string consumer, string topic) => $"{exchange}.{consumer}.{topic}";
-
-    public static string DeadLetterQueueName(string exchange, string consumer, string topic) => QueueName(exchange, consumer, topic) + ".dead";
 
     public async Task<PublishResult> PublishAsync(IReadOnlyList<OutgoingEvent> events, CancellationToken cancellationToken)
     {
@@ -112,11 +114,11 @@ public sealed class RabbitMqTransport : IEventTransport
                     Type = outgoing.Event.Type,
                     AppId = outgoing.Event.Source,
                     Timestamp = new AmqpTimestamp(outgoing.Event.Time.ToUnixTimeSeconds()),
-                    Headers = new Dictionary<string, object?> { [PartitionHeader] = outgoing.Event.Subject },
+                    Headers = new Dictionary<string, object?> { [CourtyardHeader] = outgoing.Event.Subject },
                 };
                 try
                 {
-                    pending.Add(channel.BasicPublishAsync(options.Exchange, outgoing.Topic, mandatory: false, properties, outgoing.Body, cancellationToken).AsTask());
+                    pending.Add(channel.BasicPublishAsync(options.Exchange, outgoing.Topic, mandatory: true, properties, outgoing.Body, cancellationToken).AsTask());
                 }
                 catch (Exception e)
                 {
@@ -133,16 +135,24 @@ public sealed class RabbitMqTransport : IEventTransport
         // Confirms arrive for the whole batch (the broker acks with multiple=true); count the confirmed prefix.
         var accepted = 0;
         Exception? error = null;
-        foreach (var confirm in pending)
+        for (var i = 0; i < pending.Count; i++)
         {
             try
             {
-                await confirm.WaitAsync(options.ConfirmTimeout, cancellationToken);
+                await pending[i].WaitAsync(options.ConfirmTimeout, cancellationToken);
                 accepted++;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 throw;
+            }
+            catch (PublishReturnException returned)
+            {
+                // No queue is bound to the topic: nobody subscribed yet. Like in-process: accepted, and dropped.
+                accepted++;
+                EventMetrics.Unrouted.Add(1, new KeyValuePair<string, object?>("topic", returned.RoutingKey));
+                logger.LogWarning("RabbitMQ: {Id} on topic {Topic} reached no queue (no consumer subscribed to it yet) and was dropped.",
+                    events[i].Event.Id, returned.RoutingKey);
             }
             catch (Exception e)
             {
@@ -158,54 +168,36 @@ public sealed class RabbitMqTransport : IEventTransport
             }
             await ResetPublishChannelIfBrokenAsync();
         }
-        return new PublishResult(accepted, error);
+        // A nack is the broker refusing the message itself; a closed channel or a timeout says nothing about it.
+        return new PublishResult(accepted, error, Refused: error is PublishException);
     }
 
+    /// <summary>
+    /// Declares the consumer's queues and consumes them; returns once that is done, or after the first attempt failed
+    /// (the broker is down): then the consumer keeps trying in the background and consumes as soon as it is back.
+    /// </summary>
     public async Task<IAsyncDisposable> SubscribeAsync(Subscription subscription, CancellationToken cancellationToken)
     {
-        var connection = await GetConnectionAsync(cancellationToken);
-        var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
-        try
-        {
-            await channel.BasicQosAsync(0, options.Prefetch, global: false, cancellationToken);
-            await DeclareExchangesAsync(channel, cancellationToken);
-            var consumer = new RabbitConsumer(this, subscription, channel);
-            foreach (var topic in subscription.Topics)
-            {
-                var queue = QueueName(options.Exchange, subscription.Consumer, topic);
-                var deadQueue = DeadLetterQueueName(options.Exchange, subscription.Consumer, topic);
-                await channel.QueueDeclareAsync(deadQueue, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
-                await channel.QueueBindAsync(deadQueue, DeadLetterExchange, routingKey: queue, cancellationToken: cancellationToken);
-                await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, new Dictionary<string, object?>
-                {
-                    ["x-dead-letter-exchange"] = DeadLetterExchange,
-                    ["x-dead-letter-routing-key"] = queue,
-                }, cancellationToken: cancellationToken);
-                await channel.QueueBindAsync(queue, options.Exchange, routingKey: topic, cancellationToken: cancellationToken);
-                await consumer.ConsumeAsync(queue, cancellationToken);
-            }
-            return consumer;
-        }
-        catch
-        {
-            await channel.DisposeAsync();
-            throw;
-        }
+        ObjectDisposedException.ThrowIf(disposed, this);
+        var consumer = new RabbitConsumer(this, subscription);
+        await consumer.StartAsync().WaitAsync(cancellationToken);
+        return consumer;
     }
 
-    private string DeadLetterExchange => options.Exchange + ".dead-letter";
-
-    private string UnroutedExchange => options.Exchange + ".unrouted";
-
-    /// <summary>Declares the topic exchange with an alternate exchange: an event published before any queue is bound is kept, not lost.</summary>
-    private async Task DeclareExchangesAsync(IChannel channel, CancellationToken cancellationToken)
+    /// <summary>Declares the exchange and, for a consumer, its quorum queues; returns the queue names.</summary>
+    private async Task<List<string>> DeclareAsync(IChannel channel, Subscription? subscription, CancellationToken cancellationToken)
     {
-        await channel.ExchangeDeclareAsync(UnroutedExchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
-        await channel.QueueDeclareAsync(UnroutedExchange, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
-        await channel.QueueBindAsync(UnroutedExchange, UnroutedExchange, routingKey: "", cancellationToken: cancellationToken);
-        await channel.ExchangeDeclareAsync(options.Exchange, ExchangeType.Topic, durable: true, autoDelete: false,
-            new Dictionary<string, object?> { ["alternate-exchange"] = UnroutedExchange }, cancellationToken: cancellationToken);
-        await channel.ExchangeDeclareAsync(DeadLetterExchange, ExchangeType.Direct, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+        await channel.ExchangeDeclareAsync(options.Exchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+        var queues = new List<string>();
+        foreach (var topic in subscription?.Topics ?? [])
+        {
+            var queue = QueueName(options.Exchange, subscription!.Consumer, topic);
+            await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false,
+                new Dictionary<string, object?> { ["x-queue-type"] = "quorum" }, cancellationToken: cancellationToken);
+            await channel.QueueBindAsync(queue, options.Exchange, routingKey: topic, cancellationToken: cancellationToken);
+            queues.Add(queue);
+        }
+        return queues;
     }
 
     private async Task<IConnection> GetConnectionAsync(CancellationToken cancellationToken)
@@ -246,7 +238,7 @@ public sealed class RabbitMqTransport : IEventTransport
         var channel = await connection.CreateChannelAsync(new CreateChannelOptions(
             publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true, outstandingPublisherConfirmationsRateLimiter: null),
             cancellationToken);
-        await DeclareExchangesAsync(channel, cancellationToken);
+        await DeclareAsync(channel, null, cancellationToken);
         return publishChannel = channel;
     }
 
@@ -302,13 +294,12 @@ public sealed class RabbitMqTransport : IEventTransport
 
     private sealed record RabbitDelivery(string Topic, byte[] Body, ulong DeliveryTag, bool Redelivered, int BrokerDeliveryCount);
 
-    /// <summary>One consumer's channel: its queues' deliveries run on partition lanes; acks and nacks go back on the same channel.</summary>
+    /// <summary>One consumer's channel: its queues' deliveries run on courtyard lanes; acks and nacks go back on the same channel.</summary>
     private sealed class RabbitConsumer : IAsyncDisposable
     {
         private readonly RabbitMqTransport owner;
         private readonly Subscription subscription;
-        private readonly IChannel channel;
-        private readonly PartitionLanes<RabbitDelivery> lanes;
+        private readonly CourtyardLanes<RabbitDelivery> lanes;
         private readonly SemaphoreSlim ackLock = new(1, 1);
         private readonly List<string> consumerTags = [];
         // Ack coalescing: delivery tags received and not yet settled, and successes not yet acked (guarded by settleGate).
@@ -316,15 +307,16 @@ public sealed class RabbitMqTransport : IEventTransport
         private readonly SortedSet<ulong> unsettled = [];
         private readonly List<ulong> pendingAcks = [];
         private readonly SemaphoreSlim ackSignal = new(0, 1);
-        private readonly CancellationTokenSource stopAcking = new();
+        private readonly CancellationTokenSource stop = new();
         private readonly Task ackLoop;
+        private Task connecting = Task.CompletedTask;
+        private IChannel? channel;
 
-        public RabbitConsumer(RabbitMqTransport owner, Subscription subscription, IChannel channel)
+        public RabbitConsumer(RabbitMqTransport owner, Subscription subscription)
         {
             this.owner = owner;
             this.subscription = subscription;
-            this.channel = channel;
-            lanes = new PartitionLanes<RabbitDelivery>(owner.options.LanesPerConsumer, owner.options.RedeliveryBackoff,
+            lanes = new CourtyardLanes<RabbitDelivery>(owner.options.LanesPerConsumer, owner.options.RedeliveryBackoff,
                 (delivery, attempt, token) => subscription.Handler(
                     new IncomingEvent(delivery.Topic, delivery.Body, delivery.BrokerDeliveryCount + attempt, delivery.Redelivered || attempt > 1), token),
                 SettleAsync,
@@ -332,55 +324,99 @@ public sealed class RabbitMqTransport : IEventTransport
             ackLoop = Task.Run(RunAckLoopAsync);
         }
 
-        public async Task ConsumeAsync(string queue, CancellationToken cancellationToken)
+        /// <summary>True once its queues are declared and consumed.</summary>
+        public bool Consuming { get; private set; }
+
+        private readonly TaskCompletionSource firstAttempt = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Starts connecting; completes after the first attempt, whether it succeeded or not.</summary>
+        public Task StartAsync()
+        {
+            connecting = Task.Run(ConnectUntilConsumingAsync);
+            return firstAttempt.Task;
+        }
+
+        /// <summary>
+        /// Tries until the broker answers: connect, open the channel, declare, consume. After that the client's automatic
+        /// recovery brings the channel, queues and consumers back after an outage.
+        /// </summary>
+        private async Task ConnectUntilConsumingAsync()
+        {
+            var token = stop.Token;
+            for (var attempt = 1; !token.IsCancellationRequested; attempt++)
+            {
+                IChannel? opened = null;
+                try
+                {
+                    var connection = await owner.GetConnectionAsync(token);
+                    opened = await connection.CreateChannelAsync(cancellationToken: token);
+                    await opened.BasicQosAsync(0, owner.options.Prefetch, global: false, token);
+                    channel = opened;
+                    foreach (var queue in await owner.DeclareAsync(opened, subscription, token))
+                    {
+                        await ConsumeAsync(opened, queue, token);
+                    }
+                    Consuming = true;
+                    firstAttempt.TrySetResult();
+                    owner.logger.LogInformation("RabbitMQ consumer {Consumer} consumes {Topics}.", subscription.Consumer, string.Join(", ", subscription.Topics));
+                    return;
+                }
+                catch (OperationCanceledException) when (token.IsCancellationRequested)
+                {
+                    firstAttempt.TrySetResult();
+                    return;
+                }
+                catch (Exception e)
+                {
+                    firstAttempt.TrySetResult();
+                    owner.logger.Log(attempt <= 3 ? LogLevel.Warning : LogLevel.Debug, e,
+                        "RabbitMQ consumer {Consumer}: cannot subscribe yet (attempt {Attempt}); trying again.", subscription.Consumer, attempt);
+                    consumerTags.Clear();
+                    channel = null;
+                    if (opened is not null)
+                    {
+                        await opened.DisposeAsync();
+                    }
+                }
+                try
+                {
+                    await Task.Delay(owner.options.NetworkRecoveryInterval, token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+
+        private async Task ConsumeAsync(IChannel channel, string queue, CancellationToken cancellationToken)
         {
             var consumer = new AsyncEventingBasicConsumer(channel);
             consumer.ReceivedAsync += (_, args) =>
             {
                 // The body buffer is only valid during this callback.
-                var partition = args.BasicProperties.Headers?.TryGetValue(PartitionHeader, out var value) == true ? AsString(value) : "";
+                var courtyardId = args.BasicProperties.Headers?.TryGetValue(CourtyardHeader, out var value) == true ? AsString(value) : "";
                 var brokerCount = args.BasicProperties.Headers?.TryGetValue("x-delivery-count", out var count) == true && count is long n ? (int)n : 0;
                 lock (settleGate)
                 {
                     unsettled.Add(args.DeliveryTag);
                 }
-                lanes.Enqueue(partition, new RabbitDelivery(args.RoutingKey, args.Body.ToArray(), args.DeliveryTag, args.Redelivered, brokerCount));
+                lanes.Enqueue(courtyardId, new RabbitDelivery(args.RoutingKey, args.Body.ToArray(), args.DeliveryTag, args.Redelivered, brokerCount));
                 return Task.CompletedTask;
             };
             consumerTags.Add(await channel.BasicConsumeAsync(queue, autoAck: false, consumer, cancellationToken));
         }
 
-        private async Task SettleAsync(RabbitDelivery delivery, DeliveryResult result)
+        /// <summary>Success and Drop are both acked: a dropped event is already a dead letter in the consumer's database.</summary>
+        private Task SettleAsync(RabbitDelivery delivery, DeliveryResult result)
         {
-            if (result == DeliveryResult.Success)
-            {
-                lock (settleGate)
-                {
-                    unsettled.Remove(delivery.DeliveryTag);
-                    pendingAcks.Add(delivery.DeliveryTag);
-                }
-                SignalAckLoop();
-                return;
-            }
-            await ackLock.WaitAsync();
-            try
-            {
-                await channel.BasicNackAsync(delivery.DeliveryTag, multiple: false, requeue: false);   // to the dead-letter exchange
-            }
-            catch (Exception e)
-            {
-                // The channel went away with the connection: the broker redelivers; the inbox answers the repeat.
-                owner.logger.LogDebug(e, "Consumer {Consumer}: could not settle delivery {Tag}; the broker will redeliver it.", subscription.Consumer, delivery.DeliveryTag);
-            }
-            finally
-            {
-                ackLock.Release();
-            }
             lock (settleGate)
             {
-                unsettled.Remove(delivery.DeliveryTag);   // only after the nack went out: a later multiple ack must not cover it
+                unsettled.Remove(delivery.DeliveryTag);
+                pendingAcks.Add(delivery.DeliveryTag);
             }
             SignalAckLoop();
+            return Task.CompletedTask;
         }
 
         private void SignalAckLoop()
@@ -405,7 +441,7 @@ public sealed class RabbitMqTransport : IEventTransport
         /// </summary>
         private async Task RunAckLoopAsync()
         {
-            var token = stopAcking.Token;
+            var token = stop.Token;
             while (!token.IsCancellationRequested)
             {
                 try
@@ -453,16 +489,20 @@ public sealed class RabbitMqTransport : IEventTransport
                     pendingAcks.AddRange(held);
                 }
             }
+            if (channel is not { } consuming)
+            {
+                return;   // not consuming: nothing was delivered
+            }
             await ackLock.WaitAsync();
             try
             {
                 if (upTo != 0)
                 {
-                    await channel.BasicAckAsync(upTo, multiple: true);
+                    await consuming.BasicAckAsync(upTo, multiple: true);
                 }
                 foreach (var tag in alone ?? [])
                 {
-                    await channel.BasicAckAsync(tag, multiple: false);
+                    await consuming.BasicAckAsync(tag, multiple: false);
                 }
             }
             catch (Exception e)
@@ -485,11 +525,14 @@ public sealed class RabbitMqTransport : IEventTransport
 
         public async ValueTask DisposeAsync()
         {
+            await stop.CancelAsync();
+            await connecting.ContinueWith(_ => { }, TaskScheduler.Default);
+            var channel = this.channel;
             foreach (var tag in consumerTags)
             {
                 try
                 {
-                    await channel.BasicCancelAsync(tag);
+                    await channel!.BasicCancelAsync(tag);
                 }
                 catch (Exception e)
                 {
@@ -497,18 +540,20 @@ public sealed class RabbitMqTransport : IEventTransport
                 }
             }
             await lanes.DisposeAsync();
-            await stopAcking.CancelAsync();
             await ackLoop;
             await FlushAcksAsync(final: true);
-            try
+            if (channel is not null)
             {
-                await channel.CloseAsync();
+                try
+                {
+                    await channel.CloseAsync();
+                }
+                catch (Exception e)
+                {
+                    owner.logger.LogDebug(e, "Closing the consumer channel failed.");
+                }
+                await channel.DisposeAsync();
             }
-            catch (Exception e)
-            {
-                owner.logger.LogDebug(e, "Closing the consumer channel failed.");
-            }
-            await channel.DisposeAsync();
         }
     }
 }

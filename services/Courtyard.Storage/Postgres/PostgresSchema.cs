@@ -102,6 +102,14 @@ internal static class PostgresSchema
             data bytea NOT NULL,
             PRIMARY KEY (stream, version));
         """,
+        """
+        -- 4 (events): rows the transport keeps refusing are parked (producer-side dead letters) with their error, and a
+        -- blocked courtyard's backlog is read from its own index instead of from the whole outbox.
+        ALTER TABLE outbox ADD COLUMN IF NOT EXISTS parked_at timestamptz;
+        ALTER TABLE outbox ADD COLUMN IF NOT EXISTS last_error text;
+        CREATE INDEX IF NOT EXISTS outbox_unsent_by_courtyard ON outbox (partition, id) WHERE sent_at IS NULL;
+        CREATE INDEX IF NOT EXISTS outbox_parked ON outbox (id) WHERE parked_at IS NOT NULL AND sent_at IS NULL;
+        """,
     ];
 
     // Serializes concurrent migrations of one database (two replicas starting at once).
@@ -146,11 +154,36 @@ internal static class PostgresSchema
     public const string ReadJournalHead = "SELECT version, snapshot, snapshot_version, last_batch FROM journal_streams WHERE stream = $1";
     public const string ReadJournalEvents = "SELECT data FROM journal_events WHERE stream = $1 AND version > $2 AND version <= $3 ORDER BY version";
 
-    // Answered from the partial index outbox_unsent (id > $2 is its range condition).
+    private const string OutboxColumns = "id, partition, topic, event_type, payload, trace_parent, created_at, attempts, parked_at, last_error";
+
+    // The rows come from the partial index outbox_unsent (id > $2 is its range condition). The visibility is the same
+    // statement's snapshot: its xmin, and the next xid to be assigned (xmin + age(xmin): age() measures from the next xid
+    // when the reading transaction has none), read after the snapshot was taken.
     public const string ReadUnsentOutbox =
-        "SELECT id, partition, topic, event_type, payload, trace_parent, created_at, attempts FROM outbox WHERE sent_at IS NULL AND id > $2 ORDER BY id LIMIT $1";
+        $"""
+        WITH v AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS oldest_running)
+        SELECT v.oldest_running, v.oldest_running + age((v.oldest_running % 4294967296)::text::xid), o.*
+        FROM v LEFT JOIN LATERAL (
+            SELECT {OutboxColumns} FROM outbox WHERE sent_at IS NULL AND id > $2 ORDER BY id LIMIT $1) o ON true
+        ORDER BY o.id
+        """;
+    // One index range per courtyard (outbox_unsent_by_courtyard), all in one round trip.
+    public const string ReadUnsentOfCourtyards =
+        $"""
+        SELECT o.* FROM unnest($1::text[], $2::bigint[]) AS c(partition, after_id)
+        CROSS JOIN LATERAL (
+            SELECT {OutboxColumns} FROM outbox
+            WHERE partition = c.partition AND id > c.after_id AND id <= $3 AND sent_at IS NULL ORDER BY id LIMIT $4) o
+        ORDER BY o.id
+        """;
     public const string MarkOutboxSent = "UPDATE outbox SET sent_at = now() WHERE id = ANY($1) AND sent_at IS NULL";
-    public const string RecordOutboxAttempt = "UPDATE outbox SET attempts = attempts + 1 WHERE id = $1";
+    public const string RecordOutboxAttempt = "UPDATE outbox SET attempts = attempts + 1, last_error = COALESCE($2, last_error) WHERE id = $1";
+    public const string ParkOutboxRow = "UPDATE outbox SET parked_at = now(), last_error = $2, attempts = attempts + 1 WHERE id = $1 AND sent_at IS NULL";
+    public const string ListParkedOutbox =
+        $"SELECT {OutboxColumns} FROM outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL ORDER BY id LIMIT $1";
+    public const string ReleaseParkedOutbox =
+        "UPDATE outbox SET parked_at = NULL, attempts = 0 WHERE id = $1 AND parked_at IS NOT NULL AND sent_at IS NULL";
+    public const string DiscardParkedOutbox = "DELETE FROM outbox WHERE id = $1 AND parked_at IS NOT NULL AND sent_at IS NULL";
     public const string AppendOutbox =
         """
         INSERT INTO outbox (partition, topic, event_type, payload, trace_parent)
@@ -160,7 +193,8 @@ internal static class PostgresSchema
         ORDER BY m.ordinal
         RETURNING id
         """;
-    public const string OutboxStats = "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE sent_at IS NULL";
+    public const string OutboxStats =
+        "SELECT COUNT(*), MIN(created_at), COUNT(*) FILTER (WHERE parked_at IS NOT NULL) FROM outbox WHERE sent_at IS NULL";
     public const string PurgeSentOutbox =
         "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE sent_at < $1 ORDER BY sent_at LIMIT $2)";
 

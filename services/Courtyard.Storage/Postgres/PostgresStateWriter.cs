@@ -96,13 +96,14 @@ internal sealed class PostgresStateWriter(NpgsqlDataSource dataSource, StorageOp
         {
             await using var connection = await dataSource.OpenConnectionAsync();
             await using var command = new NpgsqlBatch(connection);
+            var takesXidFirst = TakeTransactionIdFirstIfOutbox(command, ordered);
             foreach (var pending in ordered) command.BatchCommands.Add(pending.CreateCommand(checkInbox: true));
             sent = true;
             await using (var reader = await command.ExecuteReaderAsync())
             {
                 for (var i = 0; i < ordered.Count; i++)
                 {
-                    if (i > 0) await reader.NextResultAsync();
+                    if (i > 0 || takesXidFirst) await reader.NextResultAsync();
                     Record(ordered[i], await reader.ReadAsync() ? reader : null);
                 }
                 if (options.BeforeCommitCompletes is { } gate) await gate();
@@ -140,6 +141,11 @@ internal sealed class PostgresStateWriter(NpgsqlDataSource dataSource, StorageOp
             deadline.ThrowIfCancellationRequested();
             await using var connection = await dataSource.OpenConnectionAsync(deadline);
             await using var transaction = await connection.BeginTransactionAsync(deadline);
+            if (pending.HasOutbox)
+            {
+                await using var takeXid = new NpgsqlCommand(PostgresOutboxOrdering.TakeTransactionIdFirst, connection, transaction);
+                await takeXid.ExecuteScalarAsync(deadline);
+            }
             if (pending.Consumes is { } mark)
             {
                 await using var insertMark = new NpgsqlCommand(PostgresSchema.InsertInbox, connection, transaction);
@@ -194,6 +200,14 @@ internal sealed class PostgresStateWriter(NpgsqlDataSource dataSource, StorageOp
                 return;
             }
         }
+    }
+
+    /// <summary>Events' ordering rule (PostgresOutboxOrdering): a batch that inserts outbox rows takes its xid first.</summary>
+    private static bool TakeTransactionIdFirstIfOutbox(NpgsqlBatch batch, IEnumerable<PendingPostgresWrite> writes)
+    {
+        if (!writes.Any(w => w.HasOutbox)) return false;
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(PostgresOutboxOrdering.TakeTransactionIdFirst));
+        return true;
     }
 
     /// <summary>Records the write's outcome from its result row (null: a plain write that matched no row, i.e. a conflict).</summary>
@@ -296,7 +310,7 @@ internal static class PostgresStatements
         }
         if (outbox.Count > 0)
         {
-            parameters.Add(TextArray(outbox.Select(m => m.Partition)));
+            parameters.Add(TextArray(outbox.Select(m => m.CourtyardId)));
             parameters.Add(TextArray(outbox.Select(m => m.Topic)));
             parameters.Add(TextArray(outbox.Select(m => m.EventType)));
             parameters.Add(TextArray(outbox.Select(m => m.Payload)));

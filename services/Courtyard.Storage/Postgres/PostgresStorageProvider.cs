@@ -94,6 +94,12 @@ public sealed class PostgresStorageProvider : IStorageProvider
         return pending.Outcome.Task;
     }
 
+    internal ValueTask<NpgsqlConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
+        return dataSource.OpenConnectionAsync(cancellationToken);
+    }
+
     internal NpgsqlCommand Command(string sql, params NpgsqlParameter[] parameters)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);

@@ -20,18 +20,29 @@ internal sealed class PostgresStateStore(PostgresStorageProvider provider) : ISt
 
 internal sealed class PostgresOutboxStore(PostgresStorageProvider provider) : IOutboxStore
 {
-    public Task<IReadOnlyList<OutboxRecord>> ReadUnsentAsync(int max, long afterId, CancellationToken cancellationToken = default) =>
-        provider.QueryAsync<IReadOnlyList<OutboxRecord>>(PostgresSchema.ReadUnsentOutbox, [Integer(max), Bigint(afterId)], async (reader, ct) =>
+    public Task<UnsentRows> ReadUnsentAsync(int max, long afterId = 0, CancellationToken cancellationToken = default) =>
+        provider.QueryAsync(PostgresSchema.ReadUnsentOutbox, [Integer(max), Bigint(afterId)], async (reader, ct) =>
         {
             var rows = new List<OutboxRecord>();
+            var visibility = default(OutboxVisibility);
             while (await reader.ReadAsync(ct))
             {
-                rows.Add(new OutboxRecord(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                    reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5),
-                    reader.GetFieldValue<DateTimeOffset>(6), reader.GetInt32(7)));
+                visibility = new OutboxVisibility((ulong)reader.GetInt64(0), (ulong)reader.GetInt64(1));
+                if (!reader.IsDBNull(2)) rows.Add(ReadRecord(reader, first: 2));
             }
-            return rows;
+            return new UnsentRows(rows, visibility);
         }, cancellationToken);
+
+    public Task<IReadOnlyList<OutboxRecord>> ReadUnsentOfCourtyardsAsync(IReadOnlyCollection<CourtyardCursor> cursors, long upToId,
+        int maxPerCourtyard, CancellationToken cancellationToken = default) =>
+        cursors.Count == 0
+            ? Task.FromResult<IReadOnlyList<OutboxRecord>>([])
+            : provider.QueryAsync(PostgresSchema.ReadUnsentOfCourtyards,
+                [
+                    PostgresStatements.TextArray(cursors.Select(c => c.CourtyardId)),
+                    new NpgsqlParameter<long[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, TypedValue = cursors.Select(c => c.AfterId).ToArray() },
+                    Bigint(upToId), Integer(maxPerCourtyard),
+                ], ReadRecordsAsync, cancellationToken);
 
     public Task MarkSentAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken = default) =>
         ids.Count == 0
@@ -39,26 +50,41 @@ internal sealed class PostgresOutboxStore(PostgresStorageProvider provider) : IO
             : provider.ExecuteAsync(PostgresSchema.MarkOutboxSent,
                 [new NpgsqlParameter<long[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, TypedValue = ids.ToArray() }], cancellationToken);
 
-    public Task RecordFailedAttemptAsync(long id, CancellationToken cancellationToken = default) =>
-        provider.ExecuteAsync(PostgresSchema.RecordOutboxAttempt, [Bigint(id)], cancellationToken);
+    public Task RecordFailedAttemptAsync(long id, string? error = null, CancellationToken cancellationToken = default) =>
+        provider.ExecuteAsync(PostgresSchema.RecordOutboxAttempt, [Bigint(id), NullableText(error)], cancellationToken);
+
+    public Task ParkAsync(long id, string error, CancellationToken cancellationToken = default) =>
+        provider.ExecuteAsync(PostgresSchema.ParkOutboxRow, [Bigint(id), Text(error)], cancellationToken);
+
+    public Task<IReadOnlyList<OutboxRecord>> ListParkedAsync(int max, CancellationToken cancellationToken = default) =>
+        provider.QueryAsync(PostgresSchema.ListParkedOutbox, [Integer(max)], ReadRecordsAsync, cancellationToken);
+
+    public async Task<bool> ReleaseParkedAsync(long id, CancellationToken cancellationToken = default) =>
+        await provider.ExecuteAsync(PostgresSchema.ReleaseParkedOutbox, [Bigint(id)], cancellationToken) == 1;
+
+    public async Task<bool> DiscardParkedAsync(long id, CancellationToken cancellationToken = default) =>
+        await provider.ExecuteAsync(PostgresSchema.DiscardParkedOutbox, [Bigint(id)], cancellationToken) == 1;
 
     public async Task<IReadOnlyList<long>> AppendAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken = default)
     {
         if (messages.Count == 0) return [];
-        NpgsqlParameter[] parameters =
-        [
-            PostgresStatements.TextArray(messages.Select(m => m.Partition)),
-            PostgresStatements.TextArray(messages.Select(m => m.Topic)),
-            PostgresStatements.TextArray(messages.Select(m => m.EventType)),
-            PostgresStatements.TextArray(messages.Select(m => m.Payload)),
-            PostgresStatements.TextArray(messages.Select(m => m.TraceParent)),
-        ];
-        var ids = await provider.QueryAsync(PostgresSchema.AppendOutbox, parameters, async (reader, ct) =>
+        // One implicit transaction: its xid first, then the ids (PostgresOutboxOrdering).
+        await using var connection = await provider.OpenConnectionAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(PostgresOutboxOrdering.TakeTransactionIdFirst));
+        var append = new NpgsqlBatchCommand(PostgresSchema.AppendOutbox);
+        append.Parameters.Add(PostgresStatements.TextArray(messages.Select(m => m.CourtyardId)));
+        append.Parameters.Add(PostgresStatements.TextArray(messages.Select(m => m.Topic)));
+        append.Parameters.Add(PostgresStatements.TextArray(messages.Select(m => m.EventType)));
+        append.Parameters.Add(PostgresStatements.TextArray(messages.Select(m => m.Payload)));
+        append.Parameters.Add(PostgresStatements.TextArray(messages.Select(m => m.TraceParent)));
+        batch.BatchCommands.Add(append);
+        var ids = new List<long>(messages.Count);
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
-            var inserted = new List<long>(messages.Count);
-            while (await reader.ReadAsync(ct)) inserted.Add(reader.GetInt64(0));
-            return inserted;
-        }, cancellationToken);
+            await reader.NextResultAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken)) ids.Add(reader.GetInt64(0));
+        }
         ids.Sort();
         provider.OutboxCommits.Raise();
         return ids;
@@ -66,11 +92,29 @@ internal sealed class PostgresOutboxStore(PostgresStorageProvider provider) : IO
 
     public Task NextCommit() => provider.OutboxCommits.Next;
 
+    private static OutboxRecord ReadRecord(NpgsqlDataReader reader, int first) => new(
+        reader.GetInt64(first), reader.GetString(first + 1), reader.GetString(first + 2), reader.GetString(first + 3),
+        reader.GetString(first + 4), reader.IsDBNull(first + 5) ? null : reader.GetString(first + 5),
+        reader.GetFieldValue<DateTimeOffset>(first + 6), reader.GetInt32(first + 7),
+        reader.IsDBNull(first + 8) ? null : reader.GetFieldValue<DateTimeOffset>(first + 8),
+        reader.IsDBNull(first + 9) ? null : reader.GetString(first + 9));
+
+    private static async Task<IReadOnlyList<OutboxRecord>> ReadRecordsAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        var rows = new List<OutboxRecord>();
+        while (await reader.ReadAsync(cancellationToken)) rows.Add(ReadRecord(reader, first: 0));
+        return rows;
+    }
+
+    private static NpgsqlParameter NullableText(string? value) => value is null
+        ? new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = DBNull.Value }
+        : Text(value);
+
     public Task<OutboxStats> GetStatsAsync(CancellationToken cancellationToken = default) =>
         provider.QueryAsync(PostgresSchema.OutboxStats, [], async (reader, ct) =>
         {
             await reader.ReadAsync(ct);
-            return new OutboxStats(reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1));
+            return new OutboxStats(reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1), reader.GetInt64(2));
         }, cancellationToken);
 
     public Task<long> PurgeAsync(DateTimeOffset sentBefore, CancellationToken cancellationToken = default) =>
@@ -113,7 +157,7 @@ internal sealed class PostgresDeadLetterStore(PostgresStorageProvider provider) 
     public async Task<long> AddAsync(DeadLetter letter, CancellationToken cancellationToken = default)
     {
         await using var command = provider.Command(PostgresSchema.InsertDeadLetter, Text(letter.Consumer), Text(letter.Source),
-            Text(letter.EventId), Text(letter.EventType), Text(letter.Topic), Text(letter.Partition), Text(letter.CloudEventJson),
+            Text(letter.EventId), Text(letter.EventType), Text(letter.Topic), Text(letter.CourtyardId), Text(letter.CloudEventJson),
             Text(letter.LastError), Integer(letter.Attempts), Timestamp(letter.DeadAt));
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }

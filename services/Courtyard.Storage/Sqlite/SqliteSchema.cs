@@ -104,6 +104,14 @@ internal static class SqliteSchema
             data BLOB NOT NULL,
             PRIMARY KEY (stream, version)) WITHOUT ROWID;
         """,
+        """
+        -- 4 (events): rows the transport keeps refusing are parked (producer-side dead letters) with their error, and a
+        -- blocked courtyard's backlog is read from its own index instead of from the whole outbox.
+        ALTER TABLE outbox ADD COLUMN parked_at INTEGER;
+        ALTER TABLE outbox ADD COLUMN last_error TEXT;
+        CREATE INDEX IF NOT EXISTS outbox_unsent_by_courtyard ON outbox ("partition", id) WHERE sent_at IS NULL;
+        CREATE INDEX IF NOT EXISTS outbox_parked ON outbox (id) WHERE parked_at IS NOT NULL AND sent_at IS NULL;
+        """,
     ];
 
     public static int LatestVersion => Migrations.Length;
@@ -150,15 +158,26 @@ internal static class SqliteSchema
 
     public const string InsertOutbox =
         """INSERT INTO outbox ("partition", topic, event_type, payload, trace_parent, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""";
+    private const string OutboxColumns =
+        """id, "partition", topic, event_type, payload, trace_parent, created_at, attempts, parked_at, last_error""";
     // INDEXED BY: the cursor must walk the unsent rows' index, never the table's sent rows (an error if it could not).
     public const string ReadUnsentOutbox =
-        """
-        SELECT id, "partition", topic, event_type, payload, trace_parent, created_at, attempts FROM outbox INDEXED BY outbox_unsent
-        WHERE sent_at IS NULL AND id > $2 ORDER BY id LIMIT $1
+        $"SELECT {OutboxColumns} FROM outbox INDEXED BY outbox_unsent WHERE sent_at IS NULL AND id > $2 ORDER BY id LIMIT $1";
+    public const string ReadUnsentOfCourtyard =
+        $"""
+        SELECT {OutboxColumns} FROM outbox INDEXED BY outbox_unsent_by_courtyard
+        WHERE "partition" = $1 AND id > $2 AND id <= $3 AND sent_at IS NULL ORDER BY id LIMIT $4
         """;
     public const string MarkOutboxSent = "UPDATE outbox SET sent_at = $2 WHERE id = $1 AND sent_at IS NULL";
-    public const string RecordOutboxAttempt = "UPDATE outbox SET attempts = attempts + 1 WHERE id = $1";
-    public const string OutboxStats = "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE sent_at IS NULL";
+    public const string RecordOutboxAttempt = "UPDATE outbox SET attempts = attempts + 1, last_error = COALESCE($2, last_error) WHERE id = $1";
+    public const string ParkOutboxRow = "UPDATE outbox SET parked_at = $3, last_error = $2, attempts = attempts + 1 WHERE id = $1 AND sent_at IS NULL";
+    public const string ListParkedOutbox =
+        $"SELECT {OutboxColumns} FROM outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL ORDER BY id LIMIT $1";
+    public const string ReleaseParkedOutbox =
+        "UPDATE outbox SET parked_at = NULL, attempts = 0 WHERE id = $1 AND parked_at IS NOT NULL AND sent_at IS NULL";
+    public const string DiscardParkedOutbox = "DELETE FROM outbox WHERE id = $1 AND parked_at IS NOT NULL AND sent_at IS NULL";
+    public const string OutboxStats =
+        "SELECT COUNT(*), MIN(created_at), COUNT(parked_at) FROM outbox INDEXED BY outbox_unsent WHERE sent_at IS NULL";
     public const string PurgeSentOutbox =
         "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1 ORDER BY sent_at LIMIT $2)";
 

@@ -18,18 +18,23 @@ internal sealed class SqliteStateStore(SqliteStorageProvider provider) : IStateS
 
 internal sealed class SqliteOutboxStore(SqliteStorageProvider provider) : IOutboxStore
 {
-    public Task<IReadOnlyList<OutboxRecord>> ReadUnsentAsync(int max, long afterId, CancellationToken cancellationToken = default) =>
-        provider.ReadAsync<IReadOnlyList<OutboxRecord>>(SqliteSchema.ReadUnsentOutbox, [max, afterId], reader =>
+    // One writer commits ids in order: a reader never sees a higher id before a lower one.
+    public Task<UnsentRows> ReadUnsentAsync(int max, long afterId = 0, CancellationToken cancellationToken = default) =>
+        provider.ReadAsync(SqliteSchema.ReadUnsentOutbox, [max, afterId],
+            reader => new UnsentRows(ReadRecords(reader), OutboxVisibility.InCommitOrder), cancellationToken);
+
+    public async Task<IReadOnlyList<OutboxRecord>> ReadUnsentOfCourtyardsAsync(IReadOnlyCollection<CourtyardCursor> cursors, long upToId,
+        int maxPerCourtyard, CancellationToken cancellationToken = default)
+    {
+        var rows = new List<OutboxRecord>();
+        foreach (var cursor in cursors)
         {
-            var rows = new List<OutboxRecord>();
-            while (reader.Read())
-            {
-                rows.Add(new OutboxRecord(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                    reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5),
-                    StorageTime.FromUnixMicroseconds(reader.GetInt64(6)), reader.GetInt32(7)));
-            }
-            return rows;
-        }, cancellationToken);
+            rows.AddRange(await provider.ReadAsync(SqliteSchema.ReadUnsentOfCourtyard, [cursor.CourtyardId, cursor.AfterId, upToId, maxPerCourtyard],
+                ReadRecords, cancellationToken));
+        }
+        rows.Sort((a, b) => a.Id.CompareTo(b.Id));
+        return rows;
+    }
 
     public Task MarkSentAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken = default)
     {
@@ -43,8 +48,20 @@ internal sealed class SqliteOutboxStore(SqliteStorageProvider provider) : IOutbo
         }, cancellationToken);
     }
 
-    public Task RecordFailedAttemptAsync(long id, CancellationToken cancellationToken = default) =>
-        provider.WriteAsync(writer => writer.Execute(SqliteSchema.RecordOutboxAttempt, id), cancellationToken);
+    public Task RecordFailedAttemptAsync(long id, string? error = null, CancellationToken cancellationToken = default) =>
+        provider.WriteAsync(writer => writer.Execute(SqliteSchema.RecordOutboxAttempt, id, error), cancellationToken);
+
+    public Task ParkAsync(long id, string error, CancellationToken cancellationToken = default) =>
+        provider.WriteAsync(writer => writer.Execute(SqliteSchema.ParkOutboxRow, id, error, StorageTime.NowUnixMicroseconds()), cancellationToken);
+
+    public Task<IReadOnlyList<OutboxRecord>> ListParkedAsync(int max, CancellationToken cancellationToken = default) =>
+        provider.ReadAsync(SqliteSchema.ListParkedOutbox, [max], ReadRecords, cancellationToken);
+
+    public Task<bool> ReleaseParkedAsync(long id, CancellationToken cancellationToken = default) =>
+        provider.WriteAsync(writer => writer.Execute(SqliteSchema.ReleaseParkedOutbox, id) == 1, cancellationToken);
+
+    public Task<bool> DiscardParkedAsync(long id, CancellationToken cancellationToken = default) =>
+        provider.WriteAsync(writer => writer.Execute(SqliteSchema.DiscardParkedOutbox, id) == 1, cancellationToken);
 
     public Task<IReadOnlyList<long>> AppendAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken = default)
     {
@@ -58,8 +75,22 @@ internal sealed class SqliteOutboxStore(SqliteStorageProvider provider) : IOutbo
         provider.ReadAsync(SqliteSchema.OutboxStats, [], reader =>
         {
             reader.Read();
-            return new OutboxStats(reader.GetInt64(0), reader.IsDBNull(1) ? null : StorageTime.FromUnixMicroseconds(reader.GetInt64(1)));
+            return new OutboxStats(reader.GetInt64(0), reader.IsDBNull(1) ? null : StorageTime.FromUnixMicroseconds(reader.GetInt64(1)), reader.GetInt64(2));
         }, cancellationToken);
+
+    private static IReadOnlyList<OutboxRecord> ReadRecords(SqliteDataReader reader)
+    {
+        var rows = new List<OutboxRecord>();
+        while (reader.Read())
+        {
+            rows.Add(new OutboxRecord(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5),
+                StorageTime.FromUnixMicroseconds(reader.GetInt64(6)), reader.GetInt32(7),
+                reader.IsDBNull(8) ? null : StorageTime.FromUnixMicroseconds(reader.GetInt64(8)),
+                reader.IsDBNull(9) ? null : reader.GetString(9)));
+        }
+        return rows;
+    }
 
     public Task<long> PurgeAsync(DateTimeOffset sentBefore, CancellationToken cancellationToken = default) =>
         provider.PurgeInChunksAsync(SqliteSchema.PurgeSentOutbox, StorageTime.ToUnixMicroseconds(sentBefore), cancellationToken);
@@ -102,7 +133,7 @@ internal sealed class SqliteDeadLetterStore(SqliteStorageProvider provider) : ID
 {
     public Task<long> AddAsync(DeadLetter letter, CancellationToken cancellationToken = default) =>
         provider.WriteAsync(writer => writer.Scalar<long>(SqliteSchema.InsertDeadLetter, letter.Consumer, letter.Source, letter.EventId,
-            letter.EventType, letter.Topic, letter.Partition, letter.CloudEventJson, letter.LastError, letter.Attempts,
+            letter.EventType, letter.Topic, letter.CourtyardId, letter.CloudEventJson, letter.LastError, letter.Attempts,
             StorageTime.ToUnixMicroseconds(letter.DeadAt)), cancellationToken);
 
     public Task<IReadOnlyList<DeadLetter>> ListAsync(string? consumer, int max, CancellationToken cancellationToken = default) =>

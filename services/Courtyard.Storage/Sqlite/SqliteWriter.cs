@@ -148,7 +148,7 @@ internal sealed class SqliteWriter : IDisposable
         for (var i = 0; i < messages.Count; i++)
         {
             var m = messages[i];
-            ids[i] = Scalar<long>(SqliteSchema.InsertOutbox, m.Partition, m.Topic, m.EventType, m.Payload, m.TraceParent, now);
+            ids[i] = Scalar<long>(SqliteSchema.InsertOutbox, m.CourtyardId, m.Topic, m.EventType, m.Payload, m.TraceParent, now);
         }
         return ids;
     }

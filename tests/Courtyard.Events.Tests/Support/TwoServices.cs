@@ -11,17 +11,18 @@ public sealed class TwoServices : IAsyncDisposable
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> versions = new();
 
     public required IEventTransport Transport { get; init; }
+    /// <summary>The producing service's name (CloudEvents source); metrics tests pick one no other test uses.</summary>
+    public string ProducerSource { get; private init; } = "councils";
     public EventBus Producer { get; private set; } = null!;
     public EventBus Consumer { get; private set; } = null!;
-    public EventCatalog Catalog { get; } = new();
 
     public static async Task<TwoServices> StartAsync(Action<EventBus> declareConsumer, IEventTransport? transport = null,
-        Action<EventBusOptions>? producerOptions = null, Action<EventBusOptions>? consumerOptions = null)
+        Action<EventBusOptions>? producerOptions = null, Action<EventBusOptions>? consumerOptions = null, string producerSource = "councils")
     {
-        var services = new TwoServices { Transport = transport ?? new InProcessTransport() };
+        var services = new TwoServices { Transport = transport ?? new InProcessTransport(), ProducerSource = producerSource };
         var consumer = new EventBusOptions { Source = "rules", RelayEnabled = false };
         consumerOptions?.Invoke(consumer);
-        services.Consumer = new EventBus(consumer, await services.consumerDatabase.OpenAsync(), services.Transport, services.Catalog).MapTestEvents();
+        services.Consumer = new EventBus(consumer, await services.consumerDatabase.OpenAsync(), services.Transport);
         declareConsumer(services.Consumer);
         await services.Consumer.StartAsync();
         await services.StartProducerAsync(producerOptions);
@@ -35,9 +36,9 @@ public sealed class TwoServices : IAsyncDisposable
         {
             await Producer.StopAsync();
         }
-        var options = new EventBusOptions { Source = "councils", RelayPollInterval = TimeSpan.FromMilliseconds(200) };
+        var options = new EventBusOptions { Source = ProducerSource, RelayPollInterval = TimeSpan.FromMilliseconds(200) };
         configure?.Invoke(options);
-        Producer = new EventBus(options, await producerDatabase.OpenAsync(), Transport, Catalog).MapTestEvents();
+        Producer = new EventBus(options, await producerDatabase.OpenAsync(), Transport);
         await Producer.StartAsync();
     }
 

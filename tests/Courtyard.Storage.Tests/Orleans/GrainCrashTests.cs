@@ -42,7 +42,7 @@ public abstract class GrainCrashTests : IAsyncLifetime
 
         ILookup<string, string> outbox;
         await using (var storage = await Database.OpenAsync())
-            outbox = (await storage.Outbox.ReadUnsentAsync(1_000_000)).ToLookup(r => r.Partition, r => r.Payload);
+            outbox = (await storage.Outbox.ReadUnsentAsync(1_000_000)).ToLookup(r => r.CourtyardId, r => r.Payload);
         await using var silo = await TestSilo.StartAsync(() => Task.Run(() => Database.OpenAsync()).GetAwaiter().GetResult());
         for (var k = 0; k < 200; k++)
         {

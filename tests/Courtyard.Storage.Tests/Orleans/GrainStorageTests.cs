@@ -88,7 +88,7 @@ public abstract class GrainStorageTests : IAsyncLifetime
         Assert.Equal(1, await call);
         Assert.Equal(0, await counter.PendingOutbox());
         var row = Assert.Single(await OutboxAsync());
-        Assert.Equal(("k", "k:1"), (row.Partition, row.Payload));
+        Assert.Equal(("k", "k:1"), (row.CourtyardId, row.Payload));
     }
 
     [Fact]

@@ -29,12 +29,11 @@ public class RabbitMqFaultTests(TestRabbitMq broker)
         {
             var consumer = new CountingConsumer();
             var transport = new RabbitMqTransport(new RabbitMqTransportOptions { Url = url, Exchange = exchange });
-            consumer.Bus = new EventBus(new EventBusOptions { Source = "rules", RelayEnabled = false }, await consumer.database.OpenAsync(), transport, new EventCatalog())
-                .MapTestEvents();
+            consumer.Bus = new EventBus(new EventBusOptions { Source = "rules", RelayEnabled = false }, await consumer.database.OpenAsync(), transport)
+                ;
             consumer.Bus.Handle<ThingHappened>("rules", async (thing, context) =>
             {
-                await TestEvents.ApplyEffectAsync(consumer.Bus.Storage, thing.ThingId, context.Mark);
-                context.MarkConsumed();
+                await TestEvents.ApplyEffectAsync(consumer.Bus.Storage, thing.ThingId, context.TakeMark());
                 consumer.RunsById.AddOrUpdate(context.Event.Id, 1, (_, n) => n + 1);
             });
             await consumer.Bus.StartAsync();
@@ -60,7 +59,7 @@ public class RabbitMqFaultTests(TestRabbitMq broker)
         await using (var consumer = await CountingConsumer.StartAsync(broker.Url, exchange))
         {
             // 1. Commits with the relay off, then dies: the events exist only as outbox rows.
-            await using (var producer = ChildProcess.StartTestWorker(Worker, WorkerArguments("produce", producerDatabase.Path, exchange, "--count", "300", "--partitions", "6", "--relay", "off")))
+            await using (var producer = ChildProcess.StartTestWorker(Worker, WorkerArguments("produce", producerDatabase.Path, exchange, "--count", "300", "--courtyards", "6", "--relay", "off")))
             {
                 await producer.WaitForLineAsync("committed 300", Within);
                 await producer.KillAsync();
@@ -71,7 +70,7 @@ public class RabbitMqFaultTests(TestRabbitMq broker)
             Assert.Empty(consumer.RunsById);
 
             // 2. Commits more with the relay on and dies mid-publish: some rows went out, maybe unmarked.
-            await using (var producer = ChildProcess.StartTestWorker(Worker, WorkerArguments("produce", producerDatabase.Path, exchange, "--count", "300", "--partitions", "6", "--relay", "on")))
+            await using (var producer = ChildProcess.StartTestWorker(Worker, WorkerArguments("produce", producerDatabase.Path, exchange, "--count", "300", "--courtyards", "6", "--relay", "on")))
             {
                 await producer.WaitForLineAsync("committed 300", Within);
                 await producer.KillAsync();
@@ -92,7 +91,7 @@ public class RabbitMqFaultTests(TestRabbitMq broker)
                 Assert.Equal(2, await TestEvents.ReadEffectCountAsync(consumer.Storage, $"courtyard-{i % 6}/{i}"));   // once per producer run
             }
         }
-        await broker.DeleteAsync(exchange, RabbitMqTransport.QueueName(exchange, "rules", TestEvents.Topic), RabbitMqTransport.DeadLetterQueueName(exchange, "rules", TestEvents.Topic));
+        await broker.DeleteAsync(exchange, RabbitMqTransport.QueueName(exchange, "rules", TestEvents.Topic));
     }
 
     [Fact]
@@ -103,7 +102,7 @@ public class RabbitMqFaultTests(TestRabbitMq broker)
         await using var producerDatabase = new TempDatabase("producer");
         await using var consumerDatabase = new TempDatabase("consumer");
         await using var producer = new EventBus(new EventBusOptions { Source = "councils" }, await producerDatabase.OpenAsync(),
-            new RabbitMqTransport(new RabbitMqTransportOptions { Url = broker.Url, Exchange = exchange }), new EventCatalog()).MapTestEvents();
+            new RabbitMqTransport(new RabbitMqTransportOptions { Url = broker.Url, Exchange = exchange }));
         await producer.StartAsync();
 
         await using (var doomed = ChildProcess.StartTestWorker(Worker, WorkerArguments("consume", consumerDatabase.Path, exchange, "--consumer", "worker"),
@@ -128,7 +127,46 @@ public class RabbitMqFaultTests(TestRabbitMq broker)
         var consumerStorage = await consumerDatabase.OpenAsync();
         Assert.Equal(1, await TestEvents.ReadEffectCountAsync(consumerStorage, "courtyard-1/7"));
         await producer.StopAsync();
-        await broker.DeleteAsync(exchange, queue, RabbitMqTransport.DeadLetterQueueName(exchange, "worker", TestEvents.Topic));
+        await broker.DeleteAsync(exchange, queue);
+    }
+
+    [Fact]
+    public async Task A_service_that_starts_while_the_broker_is_down_subscribes_and_publishes_once_it_is_back()
+    {
+        var exchange = TestRabbitMq.UniqueName("start-down");
+        await using var producerDatabase = new TempDatabase("producer");
+        // Deployed before: its durable queue exists on the broker (a brand-new consumer's queue appears when it first connects).
+        await (await CountingConsumer.StartAsync(broker.Url, exchange)).DisposeAsync();
+
+        CountingConsumer consumer;
+        EventBus producer;
+        await TestRabbitMq.StopBrokerAsync();
+        try
+        {
+            consumer = await CountingConsumer.StartAsync(broker.Url, exchange).WaitAsync(TimeSpan.FromSeconds(20));   // starts anyway
+            producer = new EventBus(new EventBusOptions { Source = "councils", PublishBackoff = new Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1)) },
+                await producerDatabase.OpenAsync(), new RabbitMqTransport(new RabbitMqTransportOptions { Url = broker.Url, Exchange = exchange }));
+            await producer.StartAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            long version = 0;
+            for (var i = 0; i < 20; i++)
+            {
+                version = await producer.CommitThingAsync("courtyard-1", i, version);
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Assert.Empty(consumer.RunsById);
+        }
+        finally
+        {
+            await TestRabbitMq.StartBrokerAsync();
+        }
+        await using (consumer)
+        {
+            await Eventually.HoldsAsync(() => consumer.RunsById.Count == 20, Within, $"all 20 events handled once the broker is back (have {consumer.RunsById.Count})");
+            await Eventually.HoldsAsync(async () => (await producer.Storage.Outbox.GetStatsAsync()).Unsent == 0, Within, "outbox drained");
+            await producer.StopAsync();
+            await producer.Transport.DisposeAsync();
+        }
+        await broker.DeleteAsync(exchange, RabbitMqTransport.QueueName(exchange, "rules", TestEvents.Topic));
     }
 
     [Fact]
@@ -142,8 +180,7 @@ public class RabbitMqFaultTests(TestRabbitMq broker)
                 Source = "councils",
                 PublishBackoff = new Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(3)),
             }, await producerDatabase.OpenAsync(),
-            new RabbitMqTransport(new RabbitMqTransportOptions { Url = broker.Url, Exchange = exchange, ConfirmTimeout = TimeSpan.FromSeconds(5) }),
-            new EventCatalog()).MapTestEvents();
+            new RabbitMqTransport(new RabbitMqTransportOptions { Url = broker.Url, Exchange = exchange, ConfirmTimeout = TimeSpan.FromSeconds(5) }));
         await producer.StartAsync();
 
         using var stopProducing = new CancellationTokenSource();
@@ -185,6 +222,6 @@ public class RabbitMqFaultTests(TestRabbitMq broker)
             Assert.Equal(1, await TestEvents.ReadEffectCountAsync(consumer.Storage, $"courtyard-{i % 5}/{i}"));
         }
         await producer.StopAsync();
-        await broker.DeleteAsync(exchange, RabbitMqTransport.QueueName(exchange, "rules", TestEvents.Topic), RabbitMqTransport.DeadLetterQueueName(exchange, "rules", TestEvents.Topic));
+        await broker.DeleteAsync(exchange, RabbitMqTransport.QueueName(exchange, "rules", TestEvents.Topic));
     }
 }

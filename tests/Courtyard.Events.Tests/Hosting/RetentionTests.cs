@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Courtyard.Events.Hosting;
 using Courtyard.Events.Testing;
 using Courtyard.Events.Tests.Support;
 using Courtyard.Storage;
@@ -35,13 +36,12 @@ public class RetentionTests
 
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.Services.AddCourtyardEvents();   // in-process transport
-        builder.Services.AddEventBus("councils", bus => bus.MapTestEvents(), o =>
+        builder.Services.AddEventBus("councils", _ => { }, o =>
         {
             o.SentOutboxRetention = TimeSpan.Zero;
             o.RetentionInterval = TimeSpan.FromMilliseconds(200);
         }, _ => producerStorage);
-        builder.Services.AddEventBus("rules", bus => bus.Handle<ThingHappened>("rules", (thing, _) =>
+        builder.Services.AddEventBus("rules", bus => bus.HandleWithoutStoredEffect<ThingHappened>("rules", (thing, _) =>
         {
             handled[thing.Sequence] = 0;
             return Task.CompletedTask;
@@ -77,15 +77,14 @@ public class RetentionTests
     {
         await using var database = new TempDatabase("councils");
         var storage = await database.OpenAsync();
-        await using var defaults = new EventBus(new EventBusOptions { Source = "councils", RelayEnabled = false }, storage, new Transports.InProcessTransport(), new EventCatalog())
-            .MapTestEvents();
+        await using var defaults = new EventBus(new EventBusOptions { Source = "councils", RelayEnabled = false }, storage, new Transports.InProcessTransport());
         await using var immediate = new EventBus(new EventBusOptions
         {
             Source = "councils",
             RelayEnabled = false,
             SentOutboxRetention = TimeSpan.Zero,
             InboxRetention = TimeSpan.Zero,
-        }, storage, new Transports.InProcessTransport(), new EventCatalog()).MapTestEvents();
+        }, storage, new Transports.InProcessTransport());
         long version = 0;
         for (var s = 0; s < 5; s++)
         {

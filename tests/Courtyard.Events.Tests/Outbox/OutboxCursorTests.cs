@@ -19,7 +19,6 @@ public class OutboxCursorTests
         private readonly TempDatabase consumerDatabase = new("rules");
         private readonly ConcurrentDictionary<string, long> versions = new();
         private readonly InProcessTransport inProcess = new();
-        private readonly EventCatalog catalog = new();
         private EventBus consumer = null!;
 
         public RecordingTransport Transport { get; private set; } = null!;
@@ -32,8 +31,8 @@ public class OutboxCursorTests
             var harness = new Harness();
             harness.Transport = new RecordingTransport(harness.inProcess);
             harness.consumer = new EventBus(new EventBusOptions { Source = "rules", RelayEnabled = false }, await harness.consumerDatabase.OpenAsync(),
-                harness.inProcess, harness.catalog).MapTestEvents();
-            harness.consumer.Handle<ThingHappened>("rules", (thing, context) =>
+                harness.inProcess);
+            harness.consumer.HandleWithoutStoredEffect<ThingHappened>("rules", (thing, context) =>
             {
                 harness.Seen.GetOrAdd(context.CourtyardId, _ => new()).Enqueue(thing.Sequence);
                 return Task.CompletedTask;
@@ -53,7 +52,7 @@ public class OutboxCursorTests
             }
             var options = new EventBusOptions { Source = "councils", RelayPollInterval = TimeSpan.FromMilliseconds(200) };
             configure(options);
-            Producer = new EventBus(options, Storage, Transport, catalog).MapTestEvents();
+            Producer = new EventBus(options, Storage, Transport);
             if (startRelay)
             {
                 await Producer.StartAsync();
@@ -139,22 +138,43 @@ public class OutboxCursorTests
     }
 
     [Fact]
-    public async Task A_row_that_becomes_visible_after_the_cursor_passed_its_id_is_found_by_the_sweep()
+    public async Task At_term_start_a_row_still_being_committed_below_visible_rows_holds_them_back_until_it_commits()
     {
-        await using var harness = await Harness.StartAsync(o => o.RelayPollInterval = TimeSpan.FromMilliseconds(300), startRelay: false);
-        await harness.CommitAsync("courtyard-A", 0);
-        var late = (await harness.Producer.Storage.Outbox.AppendAsync([harness.Producer.ToOutbox("courtyard-C", new ThingHappened { Sequence = 0 })]))[0];
-        await harness.CommitAsync("courtyard-A", 1);
-        await harness.CommitAsync("courtyard-B", 0);
-        harness.Storage.Hidden[late] = 0;   // its transaction "has not committed yet"
+        await using var harness = await Harness.StartAsync(o => o.RelayGapWaitLimit = TimeSpan.FromSeconds(60), startRelay: false);
+        await harness.CommitAsync("courtyard-A", 0);                                        // id 1
+        var late = (await harness.Producer.Storage.Outbox.AppendAsync([EventCatalog.ToOutbox("courtyard-A", new ThingHappened { Sequence = 1 })]))[0];
+        harness.Storage.Hide(late);                                                          // id 2: its transaction "has not committed yet"
+        await harness.CommitAsync("courtyard-A", 2);                                        // id 3
+        await harness.CommitAsync("courtyard-B", 0);                                        // id 4
 
-        await harness.Producer.StartAsync();
-        await Eventually.HoldsAsync(() => harness.SeenOf("courtyard-A").Length == 2 && harness.SeenOf("courtyard-B").Length == 1, Within, "the visible rows published");
+        await harness.Producer.StartAsync();   // a new term: the old relay started from the first visible row and published 3 before 2
+        await Eventually.HoldsAsync(() => harness.SeenOf("courtyard-A").Length == 1, Within, "the row below the gap published");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal([0L], harness.SeenOf("courtyard-A"));
+        Assert.Empty(harness.SeenOf("courtyard-B"));
+
+        harness.Storage.ShowAll();   // committed
+
+        await Eventually.HoldsAsync(() => harness.SeenOf("courtyard-A").Length == 3 && harness.SeenOf("courtyard-B").Length == 1, Within, "everything published");
+        Assert.Equal([0L, 1L, 2L], harness.SeenOf("courtyard-A"));
+    }
+
+    [Fact]
+    public async Task A_gap_older_than_the_safety_cap_is_passed_and_a_row_committing_into_it_later_is_still_published()
+    {
+        await using var harness = await Harness.StartAsync(o => o.RelayGapWaitLimit = TimeSpan.FromMilliseconds(300));
+        await harness.CommitAsync("courtyard-A", 0);   // id 1
+        await Eventually.HoldsAsync(() => harness.SeenOf("courtyard-A").Length == 1, Within, "the first event published");
+        var late = (await harness.Producer.Storage.Outbox.AppendAsync([EventCatalog.ToOutbox("courtyard-C", new ThingHappened { Sequence = 0 })]))[0];
+        harness.Storage.Hide(late);                    // id 2: a transaction left open for longer than the cap
+        await harness.CommitAsync("courtyard-B", 0);   // id 3
+
+        await Eventually.HoldsAsync(() => harness.SeenOf("courtyard-B").Length == 1, Within, "B published once the cap passed");
         Assert.Empty(harness.SeenOf("courtyard-C"));
 
-        harness.Storage.Hidden.Clear();   // committed now, with an id below the cursor
+        harness.Storage.ShowAll();
 
-        await Eventually.HoldsAsync(() => harness.SeenOf("courtyard-C").Length == 1, TimeSpan.FromSeconds(10), "the late row published by the sweep");
+        await Eventually.HoldsAsync(() => harness.SeenOf("courtyard-C").Length == 1, Within, "the late row published all the same");
         await harness.DrainedAsync();
         Assert.Equal(1, harness.Transport.AcceptedById[EventIds.Format("councils", late)]);
     }
@@ -162,19 +182,19 @@ public class OutboxCursorTests
     [Fact]
     public async Task A_row_read_above_an_id_not_yet_committed_waits_for_it_so_its_courtyard_stays_in_order()
     {
-        await using var harness = await Harness.StartAsync(o => o.RelayLateCommitWait = TimeSpan.FromSeconds(20));
+        await using var harness = await Harness.StartAsync(o => o.RelayGapWaitLimit = TimeSpan.FromSeconds(20));
         await harness.CommitAsync("courtyard-A", 0);   // id 1: the relay has read up to here
         await Eventually.HoldsAsync(() => harness.SeenOf("courtyard-A").Length == 1, Within, "the first event published");
 
-        harness.Storage.Hidden[2] = 0;                 // id 2 took its id first but "commits" last
+        harness.Storage.Hide(2);                       // id 2 took its id first but "commits" last
         await harness.CommitAsync("courtyard-C", 0);   // id 2
         await harness.CommitAsync("courtyard-C", 1);   // id 3, visible at once
         await Eventually.HoldsAsync(() => harness.Storage.RowsRead >= 2, Within, "the relay read the row above the hole");
         Assert.Empty(harness.SeenOf("courtyard-C"));
 
-        harness.Storage.Hidden.Clear();
+        harness.Storage.ShowAll();
 
-        // Far sooner than the 20 s wait: the relay looked again and found the row that fills the hole.
+        // Far sooner than the 20 s cap: the relay looked again and found the row that fills the hole.
         await Eventually.HoldsAsync(() => harness.SeenOf("courtyard-C").Length == 2, TimeSpan.FromSeconds(10), "both rows of C published");
         Assert.Equal([0L, 1L], harness.SeenOf("courtyard-C"));
     }

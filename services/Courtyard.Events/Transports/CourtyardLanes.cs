@@ -3,11 +3,11 @@ using System.Threading.Channels;
 namespace Courtyard.Events.Transports;
 
 /// <summary>
-/// Runs deliveries of one consumer on N lanes, a partition always on the same lane: events of a courtyard are handled
+/// Runs deliveries of one consumer on N lanes, a courtyard always on the same lane: events of a courtyard are handled
 /// one at a time in arrival order, different courtyards in parallel. A delivery answered Retry is redelivered on its
-/// lane after a backoff, holding the lane (so later events of the partition wait behind it).
+/// lane after a backoff, holding the lane (so later events of the courtyard wait behind it).
 /// </summary>
-internal sealed class PartitionLanes<TDelivery> : IAsyncDisposable where TDelivery : class
+internal sealed class CourtyardLanes<TDelivery> : IAsyncDisposable where TDelivery : class
 {
     private readonly Channel<TDelivery>[] lanes;
     private readonly Task[] workers;
@@ -20,7 +20,7 @@ internal sealed class PartitionLanes<TDelivery> : IAsyncDisposable where TDelive
     /// <param name="deliver">Runs one delivery attempt (1-based).</param>
     /// <param name="settle">Called once with the final Success or Drop.</param>
     /// <param name="abandon">Called for deliveries still queued or running when the lanes stop.</param>
-    public PartitionLanes(int laneCount, Backoff redeliveryBackoff,
+    public CourtyardLanes(int laneCount, Backoff redeliveryBackoff,
         Func<TDelivery, int, CancellationToken, Task<DeliveryResult>> deliver,
         Func<TDelivery, DeliveryResult, Task> settle,
         Action<TDelivery> abandon)
@@ -39,9 +39,9 @@ internal sealed class PartitionLanes<TDelivery> : IAsyncDisposable where TDelive
         }
     }
 
-    public void Enqueue(string partition, TDelivery delivery)
+    public void Enqueue(string courtyardId, TDelivery delivery)
     {
-        var lane = lanes[(int)((uint)StringComparer.Ordinal.GetHashCode(partition) % (uint)lanes.Length)];
+        var lane = lanes[(int)((uint)StringComparer.Ordinal.GetHashCode(courtyardId) % (uint)lanes.Length)];
         if (!lane.Writer.TryWrite(delivery))
         {
             abandon(delivery);

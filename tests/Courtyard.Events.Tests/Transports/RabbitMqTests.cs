@@ -5,7 +5,7 @@ using Courtyard.Events.Tests.Support;
 using Courtyard.Testing;
 using Courtyard.Events.Transports;
 using Courtyard.Events.V1;
-using Courtyard.Grpc;
+using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -33,7 +33,7 @@ public class RabbitMqTests(TestRabbitMq broker)
         var exchange = TestRabbitMq.UniqueName("flow");
         var seen = new ConcurrentDictionary<string, ConcurrentQueue<long>>();
         var envelopes = new ConcurrentBag<CloudEvent>();
-        await using (var services = await TwoServices.StartAsync(rules => rules.Handle<ThingHappened>("rules", (thing, context) =>
+        await using (var services = await TwoServices.StartAsync(rules => rules.HandleWithoutStoredEffect<ThingHappened>("rules", (thing, context) =>
         {
             seen.GetOrAdd(context.CourtyardId, _ => new()).Enqueue(thing.Sequence);
             envelopes.Add(context.Event);
@@ -64,22 +64,21 @@ public class RabbitMqTests(TestRabbitMq broker)
             await Eventually.HoldsAsync(async () => (await services.Producer.Storage.Outbox.GetStatsAsync()).Unsent == 0, Within, "outbox marked sent");
             Assert.Equal(0u, await broker.CountMessagesAsync(RabbitMqTransport.QueueName(exchange, "rules", TestEvents.Topic)));
         }
-        await broker.DeleteAsync(exchange, RabbitMqTransport.QueueName(exchange, "rules", TestEvents.Topic), RabbitMqTransport.DeadLetterQueueName(exchange, "rules", TestEvents.Topic));
+        await broker.DeleteAsync(exchange, RabbitMqTransport.QueueName(exchange, "rules", TestEvents.Topic));
     }
 
     [Fact]
-    public async Task A_handler_that_always_throws_dead_letters_to_the_store_and_the_broker_and_the_admin_rpc_replays_it_once_fixed()
+    public async Task A_handler_that_always_throws_dead_letters_once_in_the_store_and_the_admin_rpc_replays_it_once_fixed()
     {
         var exchange = TestRabbitMq.UniqueName("poison");
         var queue = RabbitMqTransport.QueueName(exchange, "rules", TestEvents.Topic);
-        var deadQueue = RabbitMqTransport.DeadLetterQueueName(exchange, "rules", TestEvents.Topic);
         var handlerFixed = false;
         var poisonRuns = 0;
         var handled = new ConcurrentBag<long>();
         await using (var services = await TwoServices.StartAsync(rules =>
         {
-            rules.Handle<ThingHappened>("rules", (thing, _) => { handled.Add(thing.Sequence); return Task.CompletedTask; });
-            rules.Handle<PoisonPill>("rules", (_, _) =>
+            rules.HandleWithoutStoredEffect<ThingHappened>("rules", (thing, _) => { handled.Add(thing.Sequence); return Task.CompletedTask; });
+            rules.HandleWithoutStoredEffect<PoisonPill>("rules", (_, _) =>
             {
                 Interlocked.Increment(ref poisonRuns);
                 return handlerFixed ? Task.CompletedTask : throw new InvalidOperationException("handler bug");
@@ -93,70 +92,69 @@ public class RabbitMqTests(TestRabbitMq broker)
             }
 
             await Eventually.HoldsAsync(() => handled.Count == 30, Within, "other events keep flowing");
-            await Eventually.HoldsAsync(async () => await broker.CountMessagesAsync(deadQueue) == 1, Within, "the broker's dead-letter queue holds the event");
+            await Eventually.HoldsAsync(async () => await services.Consumer.Storage.DeadLetters.CountAsync() == 1, Within, "the event is a dead letter in the store");
             Assert.Equal(4, poisonRuns);
             var letter = Assert.Single(await services.Consumer.Storage.DeadLetters.ListAsync(null, 10));
             Assert.Equal(TestEvents.PoisonPillType, letter.EventType);
+            // Kept once: the broker's copy was acked once stored; no dead-letter queue holds a second one.
+            await Eventually.HoldsAsync(async () => await broker.CountMessagesAsync(queue) == 0, Within, "the queue is empty");
+            Assert.False(await broker.QueueExistsAsync(queue + ".dead"), "a broker-side dead-letter queue exists");
 
             await using var admin = await AdminServer.StartAsync(services.Consumer);
-            var listed = await admin.Channel.UnaryAsync(AdminServer.List, new ListDeadLettersRequest { Consumer = "rules" });
+            var listed = await admin.Client.ListDeadLettersAsync(new ListDeadLettersRequest { Consumer = "rules" });
             var listedLetter = Assert.Single(listed.DeadLetters);
-            Assert.Equal(("rules", letter.Id, letter.EventId, "courtyard-P", 4), (listedLetter.Service, listedLetter.Id, listedLetter.EventId, listedLetter.Partition, listedLetter.Attempts));
+            Assert.Equal(("rules", letter.Id, letter.EventId, "courtyard-P", 4), (listedLetter.Service, listedLetter.Id, listedLetter.EventId, listedLetter.CourtyardId, listedLetter.Attempts));
             Assert.Contains("handler bug", listedLetter.LastError);
 
-            var stillBroken = await Assert.ThrowsAsync<RpcException>(() => admin.Channel.UnaryAsync(AdminServer.Replay, new ReplayDeadLetterRequest { Id = letter.Id }));
+            var stillBroken = await Assert.ThrowsAsync<RpcException>(() => admin.Client.ReplayDeadLetterAsync(new ReplayDeadLetterRequest { Id = letter.Id }).ResponseAsync);
             Assert.Equal(StatusCode.FailedPrecondition, stillBroken.StatusCode);
+            Assert.Contains("重放再次失败", stillBroken.Status.Detail);
             Assert.Contains("handler bug", stillBroken.Status.Detail);
 
             handlerFixed = true;
-            var replayed = await admin.Channel.UnaryAsync(AdminServer.Replay, new ReplayDeadLetterRequest { Id = letter.Id });
+            var replayed = await admin.Client.ReplayDeadLetterAsync(new ReplayDeadLetterRequest { Id = letter.Id });
             Assert.True(replayed.Handled);
-            Assert.Empty((await admin.Channel.UnaryAsync(AdminServer.List, new ListDeadLettersRequest())).DeadLetters);
-            var gone = await Assert.ThrowsAsync<RpcException>(() => admin.Channel.UnaryAsync(AdminServer.Replay, new ReplayDeadLetterRequest { Id = letter.Id }));
+            Assert.Empty((await admin.Client.ListDeadLettersAsync(new ListDeadLettersRequest())).DeadLetters);
+            var gone = await Assert.ThrowsAsync<RpcException>(() => admin.Client.ReplayDeadLetterAsync(new ReplayDeadLetterRequest { Id = letter.Id }).ResponseAsync);
             Assert.Equal(StatusCode.NotFound, gone.StatusCode);
-            Assert.Equal(0u, await broker.CountMessagesAsync(queue));
         }
-        await broker.DeleteAsync(exchange, queue, deadQueue);
+        await broker.DeleteAsync(exchange, queue);
     }
 
-    /// <summary>The admin gRPC service on our transport, on a dynamic loopback port.</summary>
-    private sealed class AdminServer : IAsyncDisposable
+    [Fact]
+    public async Task Consumer_queues_are_quorum_queues()
     {
-        public static readonly Method<ListDeadLettersRequest, ListDeadLettersResponse> List =
-            Method.Create<ListDeadLettersRequest, ListDeadLettersResponse>(EventAdminReflection.Descriptor, "EventAdmin", "ListDeadLetters");
-        public static readonly Method<ReplayDeadLetterRequest, ReplayDeadLetterResponse> Replay =
-            Method.Create<ReplayDeadLetterRequest, ReplayDeadLetterResponse>(EventAdminReflection.Descriptor, "EventAdmin", "ReplayDeadLetter");
-
-        private readonly WebApplication app;
-
-        private AdminServer(WebApplication app, GrpcChannel channel)
+        var exchange = TestRabbitMq.UniqueName("quorum");
+        var queue = RabbitMqTransport.QueueName(exchange, "rules", TestEvents.Topic);
+        var handled = 0;
+        await using (var services = await TwoServices.StartAsync(rules => rules.HandleWithoutStoredEffect<ThingHappened>("rules", (_, _) =>
         {
-            this.app = app;
-            Channel = channel;
-        }
-
-        public GrpcChannel Channel { get; }
-
-        public static async Task<AdminServer> StartAsync(EventBus bus)
+            Interlocked.Increment(ref handled);
+            return Task.CompletedTask;
+        }), NewTransport(exchange)))
         {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.ConfigureKestrel(k => k.ListenGrpc(IPAddress.Loopback, 0));
-            var registry = new EventBusRegistry();
-            registry.Add(bus);
-            builder.Services.AddSingleton(registry);
-            builder.Services.AddGrpcServer().AddEventAdmin();
-            var app = builder.Build();
-            app.MapGrpcServices();
-            await app.StartAsync();
-            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            return new AdminServer(app, GrpcChannel.ForAddress(address));
+            await services.CommitAsync("courtyard-1", 0);
+            await Eventually.HoldsAsync(() => handled == 1, Within, "handled");
+            Assert.True(await broker.IsQuorumQueueAsync(queue), $"{queue} is not a quorum queue");
         }
+        await broker.DeleteAsync(exchange, queue);
+    }
 
-        public async ValueTask DisposeAsync()
+    [Fact]
+    public async Task An_event_for_a_topic_nobody_subscribed_to_is_accepted_and_dropped_without_a_queue_growing_on_the_broker()
+    {
+        var exchange = TestRabbitMq.UniqueName("unrouted");
+        await using var transport = NewTransport(exchange);
+        var cloudEvent = new CloudEvent
         {
-            Channel.Dispose();
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
+            Id = "councils-1", Source = "councils", Type = TestEvents.ThingHappenedType, Subject = "courtyard-1",
+            Data = EventCatalog.FormatData(new ThingHappened { ThingId = "x" }),
+        };
+
+        var result = await transport.PublishAsync([OutgoingEvent.Create("nobody-listens", cloudEvent)], CancellationToken.None);
+
+        Assert.Equal(1, result.Accepted);
+        Assert.False(await broker.QueueExistsAsync(exchange + ".unrouted"));
+        await broker.DeleteAsync(exchange);
     }
 }

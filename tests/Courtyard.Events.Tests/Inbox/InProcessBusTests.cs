@@ -19,10 +19,10 @@ public class InProcessBusTests
     {
         var seen = new ConcurrentDictionary<string, ConcurrentQueue<long>>();
         var contexts = new ConcurrentBag<(string Id, string Subject, string? TraceParent, InboxMark Mark)>();
-        await using var services = await TwoServices.StartAsync(rules => rules.Handle<ThingHappened>("rules", (thing, context) =>
+        await using var services = await TwoServices.StartAsync(rules => rules.HandleWithoutStoredEffect<ThingHappened>("rules", (thing, context) =>
         {
             seen.GetOrAdd(context.CourtyardId, _ => new()).Enqueue(thing.Sequence);
-            contexts.Add((context.Event.Id, context.Event.Subject, context.Event.TraceParent, context.Mark));
+            contexts.Add((context.Event.Id, context.Event.Subject, context.Event.TraceParent, context.EventMark));
             return Task.CompletedTask;
         }));
 
@@ -64,7 +64,7 @@ public class InProcessBusTests
     public async Task A_repeated_delivery_is_answered_success_from_the_inbox_without_running_the_handler()
     {
         var runs = 0;
-        await using var services = await TwoServices.StartAsync(rules => rules.Handle<ThingHappened>("rules", (_, _) =>
+        await using var services = await TwoServices.StartAsync(rules => rules.HandleWithoutStoredEffect<ThingHappened>("rules", (_, _) =>
         {
             Interlocked.Increment(ref runs);
             return Task.CompletedTask;
@@ -91,8 +91,7 @@ public class InProcessBusTests
         await using var services = await TwoServices.StartAsync(rules => rules.Handle<ThingHappened>("rules", async (thing, context) =>
         {
             Interlocked.Increment(ref runs);
-            await TestEvents.ApplyEffectAsync(rules.Storage, thing.ThingId, context.Mark);
-            context.MarkConsumed();
+            await TestEvents.ApplyEffectAsync(rules.Storage, thing.ThingId, context.TakeMark());
             if (context.DeliveryAttempt == 1)
             {
                 throw new IOException("lost the connection after committing (as if the process died before the ack)");
@@ -114,24 +113,24 @@ public class InProcessBusTests
         var poisonRuns = 0;
         await using var services = await TwoServices.StartAsync(rules =>
         {
-            rules.Handle<ThingHappened>("rules", (thing, _) =>
+            rules.HandleWithoutStoredEffect<ThingHappened>("rules", (thing, _) =>
             {
                 handled.Add(thing.ThingId);
                 return Task.CompletedTask;
             });
-            rules.Handle<PoisonPill>("rules", (pill, _) =>
+            rules.HandleWithoutStoredEffect<PoisonPill>("rules", (pill, _) =>
             {
                 Interlocked.Increment(ref poisonRuns);
                 return fixedHandler ? Task.CompletedTask : throw new InvalidOperationException("规则库不可用: " + pill.Reason);
             });
         }, consumerOptions: o => o.MaxDeliveryAttempts = 3);
 
-        await services.Producer.Storage.Outbox.AppendAsync([services.Producer.ToOutbox("courtyard-9", new PoisonPill { Reason = "bad" })]);
+        await services.Producer.Storage.Outbox.AppendAsync([EventCatalog.ToOutbox("courtyard-9", new PoisonPill { Reason = "bad" })]);
         for (var i = 0; i < 20; i++)
         {
             await services.CommitAsync($"courtyard-{i % 4}", i / 4);
         }
-        services.Producer.NotifyCommitted();
+        services.Producer.Relay.Wake();
 
         await Eventually.HoldsAsync(() => handled.Count == 20, Within, "the other events handled");
         await Eventually.HoldsAsync(async () => await services.Consumer.Storage.DeadLetters.CountAsync() == 1, Within, "the poison event dead-lettered");
@@ -140,7 +139,7 @@ public class InProcessBusTests
         Assert.Equal(3, letter.Attempts);
         Assert.Equal(TestEvents.PoisonPillType, letter.EventType);
         Assert.Equal("councils", letter.Source);
-        Assert.Equal("courtyard-9", letter.Partition);
+        Assert.Equal("courtyard-9", letter.CourtyardId);
         Assert.Contains("规则库不可用", letter.LastError);
 
         var stillBroken = await Assert.ThrowsAsync<InvalidOperationException>(() => services.Consumer.ReplayDeadLetterAsync(letter.Id));
@@ -160,8 +159,8 @@ public class InProcessBusTests
         var byConsumer = new ConcurrentDictionary<string, int>();
         await using var services = await TwoServices.StartAsync(rules =>
         {
-            rules.Handle<ThingHappened>("rules", (_, c) => { byConsumer.AddOrUpdate(c.Consumer, 1, (_, n) => n + 1); return Task.CompletedTask; });
-            rules.Handle<ThingHappened>("rules-audit", (_, c) => { byConsumer.AddOrUpdate(c.Consumer, 1, (_, n) => n + 1); return Task.CompletedTask; });
+            rules.HandleWithoutStoredEffect<ThingHappened>("rules", (_, c) => { byConsumer.AddOrUpdate(c.Consumer, 1, (_, n) => n + 1); return Task.CompletedTask; });
+            rules.HandleWithoutStoredEffect<ThingHappened>("rules-audit", (_, c) => { byConsumer.AddOrUpdate(c.Consumer, 1, (_, n) => n + 1); return Task.CompletedTask; });
         });
 
         await services.CommitAsync("courtyard-1", 0);

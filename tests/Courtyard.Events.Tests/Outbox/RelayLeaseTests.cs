@@ -63,11 +63,10 @@ public class RelayLeaseTests
         await using var database = await SharedDatabase.CreateAsync(provider);
         await using var consumerDatabase = new TempDatabase("rules");
         await using var inProcess = new InProcessTransport();
-        var catalog = new EventCatalog();
         var seen = new ConcurrentDictionary<string, ConcurrentQueue<long>>();
-        await using var consumer = new EventBus(new EventBusOptions { Source = "rules", RelayEnabled = false }, await consumerDatabase.OpenAsync(), inProcess, catalog)
-            .MapTestEvents();
-        consumer.Handle<ThingHappened>("rules", (thing, context) =>
+        await using var consumer = new EventBus(new EventBusOptions { Source = "rules", RelayEnabled = false }, await consumerDatabase.OpenAsync(), inProcess)
+            ;
+        consumer.HandleWithoutStoredEffect<ThingHappened>("rules", (thing, context) =>
         {
             seen.GetOrAdd(context.CourtyardId, _ => new()).Enqueue(thing.Sequence);
             return Task.CompletedTask;
@@ -83,7 +82,7 @@ public class RelayLeaseTests
                 Source = "councils",
                 RelayPollInterval = TimeSpan.FromMilliseconds(100),
                 RelayLeaseDuration = TimeSpan.FromSeconds(3),
-            }, await database.OpenReplicaAsync(), transports[r], catalog).MapTestEvents();
+            }, await database.OpenReplicaAsync(), transports[r]);
             await replicas[r].StartAsync();
         }
         try
@@ -171,11 +170,10 @@ public class RelayLeaseTakeoverTests(TestRabbitMq broker)
         await using var consumerDatabase = new TempDatabase("consumer");
         var handled = new ConcurrentDictionary<string, int>();
         await using var consumer = new EventBus(new EventBusOptions { Source = "rules", RelayEnabled = false }, await consumerDatabase.OpenAsync(),
-            new RabbitMqTransport(new RabbitMqTransportOptions { Url = broker.Url, Exchange = exchange }), new EventCatalog()).MapTestEvents();
+            new RabbitMqTransport(new RabbitMqTransportOptions { Url = broker.Url, Exchange = exchange }));
         consumer.Handle<ThingHappened>("rules", async (thing, context) =>
         {
-            await TestEvents.ApplyEffectAsync(consumer.Storage, thing.ThingId, context.Mark);
-            context.MarkConsumed();
+            await TestEvents.ApplyEffectAsync(consumer.Storage, thing.ThingId, context.TakeMark());
             handled.AddOrUpdate(thing.ThingId, 1, (_, n) => n + 1);
         });
         await consumer.StartAsync();
@@ -189,7 +187,7 @@ public class RelayLeaseTakeoverTests(TestRabbitMq broker)
             Source = "producer",
             RelayLeaseDuration = Lease,
             RelayPollInterval = TimeSpan.FromMilliseconds(100),
-        }, storage, standbyTransport, new EventCatalog()).MapTestEvents();
+        }, storage, standbyTransport);
         try
         {
             await worker.WaitForLineAsync("holding", Within);
@@ -228,8 +226,7 @@ public class RelayLeaseTakeoverTests(TestRabbitMq broker)
             await standby.StopAsync();
             await consumer.StopAsync();
             await consumer.Transport.DisposeAsync();
-            await broker.DeleteAsync(exchange, RabbitMqTransport.QueueName(exchange, "rules", TestEvents.Topic),
-                RabbitMqTransport.DeadLetterQueueName(exchange, "rules", TestEvents.Topic));
+            await broker.DeleteAsync(exchange, RabbitMqTransport.QueueName(exchange, "rules", TestEvents.Topic));
         }
     }
 }
