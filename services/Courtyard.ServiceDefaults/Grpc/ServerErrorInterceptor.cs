@@ -12,7 +12,10 @@ namespace Courtyard.ServiceDefaults;
 /// <see cref="RequestRefusedException"/> keeps its status and bilingual message; Orleans' conflicts, unreachable silos
 /// and timeouts become ABORTED, UNAVAILABLE and DEADLINE_EXCEEDED with a message a person understands; anything else is
 /// INTERNAL with a generic message and a reference to the logged error — never an exception text or a stack trace.
-/// An <see cref="RpcException"/> a handler threw, and the cancellation of a call its caller gave up on, pass unchanged.
+/// A request stream that cannot be read (bad framing or protobuf, seen while a streaming handler reads it) is the
+/// caller's fault: INTERNAL with a message saying so, logged without a stack. An <see cref="RpcException"/> a handler
+/// threw, and the cancellation of a call its caller gave up on, pass unchanged. (A unary request is read before any
+/// interceptor runs: Grpc.AspNetCore answers its framing errors itself.)
 /// </summary>
 internal sealed partial class ServerErrorInterceptor(ILogger<ServerErrorInterceptor> logger) : Interceptor
 {
@@ -20,6 +23,10 @@ internal sealed partial class ServerErrorInterceptor(ILogger<ServerErrorIntercep
     public const string UnavailableMessage = "服务暂时不可用，请稍后重试。The service is briefly unavailable; please try again shortly.";
     public const string BusyMessage = "系统繁忙，请稍后重试。The service did not answer in time; please try again shortly.";
     public const string InternalMessagePrefix = "服务器内部错误，请稍后重试。The server failed to handle the request; please try again later.";
+    public const string MalformedMessage = "请求格式有误，无法读取。The request is malformed and could not be read.";
+
+    private static readonly System.Reflection.Assembly GrpcServer = typeof(global::Grpc.AspNetCore.Server.GrpcServiceOptions).Assembly;
+    private static readonly System.Reflection.Assembly Compression = typeof(System.IO.Compression.GZipStream).Assembly;
 
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -94,6 +101,10 @@ internal sealed partial class ServerErrorInterceptor(ILogger<ServerErrorIntercep
             case TimeoutException:
                 LogTimeout(logger, context.Method, e.Message);
                 return new RpcException(new Status(StatusCode.DeadlineExceeded, BusyMessage));
+            case Google.Protobuf.InvalidProtocolBufferException:
+            case var _ when e.TargetSite?.DeclaringType?.Assembly is { } thrower && (thrower == GrpcServer || thrower == Compression):
+                LogMalformed(logger, context.Method, e.GetType().Name, e.Message);
+                return new RpcException(new Status(StatusCode.Internal, MalformedMessage));
             default:
                 string reference = Activity.Current?.TraceId.ToString() ?? context.GetHttpContext().TraceIdentifier;
                 LogFailed(logger, e, context.Method, reference);
@@ -112,6 +123,9 @@ internal sealed partial class ServerErrorInterceptor(ILogger<ServerErrorIntercep
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} timed out: {Detail}")]
     private static partial void LogTimeout(ILogger logger, string method, string detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} received a request it could not read ({Exception}): {Detail}")]
+    private static partial void LogMalformed(ILogger logger, string method, string exception, string detail);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Method} failed (reference {Reference})")]
     private static partial void LogFailed(ILogger logger, Exception exception, string method, string reference);

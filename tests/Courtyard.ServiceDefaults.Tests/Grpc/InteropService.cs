@@ -2,22 +2,17 @@ using System.Collections.Concurrent;
 using Courtyard.Interop.V1;
 using Google.Protobuf;
 
-namespace Courtyard.Grpc.Tests;
+namespace Courtyard.ServiceDefaults.Tests.Grpc;
 
 /// <summary>
-/// The C# implementation of courtyard.interop.v1.Interop (tests/Interop/interop.proto), shared by these tests, the grpc-js
-/// interop tests and the benchmark. Calls that carry an "x-call-id" header are reported to <see cref="InteropCallLog"/>
-/// (when one is registered), including whether and why the handler saw its call cancelled.
+/// courtyard.interop.v1.Interop (tests/Interop/interop.proto) as a Courtyard service would implement it: refusals are
+/// <see cref="RequestRefusedException"/>s, and an unexpected failure is an ordinary exception, both left to the
+/// platform's interceptor. Calls that carry an "x-call-id" header are reported to <see cref="InteropCallLog"/>,
+/// including whether and why the handler saw its call cancelled.
 /// </summary>
-public sealed class InteropService
+public sealed class InteropService(InteropCallLog log) : global::Courtyard.Interop.V1.Interop.InteropBase
 {
-    public static readonly Google.Protobuf.Reflection.ServiceDescriptor Descriptor = InteropReflection.Descriptor.Services[0];
-
-    private readonly InteropCallLog? _log;
-
-    public InteropService(InteropCallLog? log = null) => _log = log;
-
-    public async Task<EchoReply> Echo(EchoRequest request, ServerCallContext context)
+    public override async Task<EchoReply> Echo(EchoRequest request, ServerCallContext context)
     {
         using var watch = Watch(context, "Echo");
         if (request.DelayMs > 0)
@@ -28,6 +23,14 @@ public sealed class InteropService
         if (request.FailWith is { Code: not 0 } failure)
         {
             throw new RpcException(new Status((StatusCode)failure.Code, failure.Message), echoed);
+        }
+        if (request.RefuseWith is { Code: not 0 } refusal)
+        {
+            throw new RequestRefusedException((StatusCode)refusal.Code, refusal.Message, refusal.English);
+        }
+        if (request.CrashWith.Length > 0)
+        {
+            throw new InvalidOperationException(request.CrashWith);
         }
         if (echoed.Count > 0)
         {
@@ -52,7 +55,7 @@ public sealed class InteropService
         return reply;
     }
 
-    public async Task Countdown(StreamRequest request, IServerStreamWriter<Chunk> responses, ServerCallContext context)
+    public override async Task Countdown(StreamRequest request, IServerStreamWriter<Chunk> responses, ServerCallContext context)
     {
         using var watch = Watch(context, "Countdown");
         var payload = Payload(request.PayloadSize);
@@ -66,16 +69,16 @@ public sealed class InteropService
         }
         if (request.FailAfter is { Code: not 0 } failure)
         {
-            context.Status = new Status((StatusCode)failure.Code, failure.Message);
+            throw new RpcException(new Status((StatusCode)failure.Code, failure.Message));
         }
     }
 
-    public async Task<Summary> Collect(IAsyncStreamReader<Chunk> requests, ServerCallContext context)
+    public override async Task<Summary> Collect(IAsyncStreamReader<Chunk> requestStream, ServerCallContext context)
     {
         using var watch = Watch(context, "Collect");
         var summary = new Summary();
         var texts = new List<string>();
-        await foreach (var chunk in requests.ReadAllAsync(context.CancellationToken))
+        await foreach (var chunk in requestStream.ReadAllAsync(context.CancellationToken))
         {
             summary.Count++;
             summary.TotalBytes += chunk.Payload.Length;
@@ -85,12 +88,12 @@ public sealed class InteropService
         return summary;
     }
 
-    public async Task Chat(IAsyncStreamReader<Chunk> requests, IServerStreamWriter<Chunk> responses, ServerCallContext context)
+    public override async Task Chat(IAsyncStreamReader<Chunk> requestStream, IServerStreamWriter<Chunk> responseStream, ServerCallContext context)
     {
         using var watch = Watch(context, "Chat");
-        await foreach (var chunk in requests.ReadAllAsync(context.CancellationToken))
+        await foreach (var chunk in requestStream.ReadAllAsync(context.CancellationToken))
         {
-            await responses.WriteAsync(chunk);
+            await responseStream.WriteAsync(chunk);
         }
     }
 
@@ -125,12 +128,14 @@ public sealed class InteropService
 
     private CallWatch? Watch(ServerCallContext context, string method)
     {
-        if (_log is null || context.RequestHeaders.GetValue("x-call-id") is not { } callId)
+        if (context.RequestHeaders.GetValue("x-call-id") is not { } callId)
         {
             return null;
         }
-        _log.RecordCall(new InteropCall(method, callId, context.Deadline, context.RequestHeaders));
-        return new CallWatch(_log, context, method, callId);
+        // ServerCallContext.RequestHeaders leaves grpc-* headers out: what the caller declared about compression is in HTTP.
+        string encoding = context.GetHttpContext().Request.Headers["grpc-encoding"].ToString() is { Length: > 0 } declared ? declared : "identity";
+        log.RecordCall(new InteropCall(method, callId, context.Deadline, encoding));
+        return new CallWatch(log, context, method, callId);
     }
 
     private sealed class CallWatch : IDisposable
@@ -150,12 +155,13 @@ public sealed class InteropService
     }
 }
 
-public sealed record InteropCall(string Method, string CallId, DateTime Deadline, Metadata Headers);
+/// <summary>A call as the handler saw it: its deadline and the request encoding the caller declared ("identity" when none).</summary>
+public sealed record InteropCall(string Method, string CallId, DateTime Deadline, string RequestEncoding);
 
 /// <summary>The handler saw its call cancelled; Reason is "deadline" or "cancelled".</summary>
 public sealed record InteropCancellation(string Method, string CallId, string Reason);
 
-/// <summary>What <see cref="InteropService"/> observed, for tests to wait on. Register as a singleton.</summary>
+/// <summary>What <see cref="InteropService"/> observed, for tests to wait on.</summary>
 public sealed class InteropCallLog
 {
     private readonly ConcurrentDictionary<string, TaskCompletionSource<InteropCall>> _calls = new();

@@ -1,10 +1,10 @@
 using System.Text.Json;
 using Courtyard.Testing;
 
-namespace Courtyard.Grpc.Tests.Interop;
+namespace Courtyard.ServiceDefaults.Tests.Grpc.Interop;
 
 /// <summary>
-/// The Node peers of tests/Interop (server.js, client.js, bench.js on @grpc/grpc-js), run with <see cref="ChildProcess"/>.
+/// The Node peers of tests/Interop (server.js, client.js on @grpc/grpc-js), run with <see cref="ChildProcess"/>.
 /// Their packages are installed once per process with `npm ci` when node_modules is missing (CI runs `npm ci --prefix tests/Interop` itself).
 /// </summary>
 public static class NodePeers

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Http.Headers;
 
-namespace Courtyard.Grpc.Tests;
+namespace Courtyard.ServiceDefaults.Tests.Grpc.Hostile;
 
 /// <summary>Hand-made gRPC requests over raw HTTP/2 (HttpClient), to send what a well-behaved client never would.</summary>
 public static class RawGrpc
