@@ -1,3 +1,4 @@
+using Grpc.AspNetCore.HealthChecks;
 using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -5,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Courtyard.ServiceDefaults;
 
@@ -31,15 +33,8 @@ public static class ServiceHealthChecks
             options.Services.Map("", check => check.Tags.Contains(ReadyTag));
             options.Services.Map(LivenessService, check => check.Tags.Contains(LiveTag));
         }).AddCheck<HostHealthCheck>("host", tags: [ReadyTag, LiveTag]);
-        // Every hosted gRPC service answers for itself too, with the readiness of the process.
-        builder.Services.AddOptions<Grpc.AspNetCore.HealthChecks.GrpcHealthChecksOptions>()
-            .PostConfigure<EndpointDataSource>((options, endpoints) =>
-            {
-                foreach (string service in HostedGrpcServices(endpoints))
-                {
-                    options.Services.Map(service, check => check.Tags.Contains(ReadyTag));
-                }
-            });
+        builder.Services.AddSingleton<HostedEndpoints>();
+        builder.Services.AddHostedService<PerServiceHealth>();
         // Watchers hear about a change within seconds, not the framework's 30 s.
         builder.Services.Configure<HealthCheckPublisherOptions>(publisher =>
         {
@@ -50,18 +45,52 @@ public static class ServiceHealthChecks
 
     internal static void MapServiceHealthChecks(this WebApplication app)
     {
+        app.Services.GetRequiredService<HostedEndpoints>().Sources = ((IEndpointRouteBuilder)app).DataSources;
         app.MapGrpcHealthChecksService();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
     }
 
-    /// <summary>The full names of the gRPC services this process maps (grpc.health.v1.Health, courtyard.councils.v1.Councils, …).</summary>
-    public static IReadOnlyList<string> HostedGrpcServices(EndpointDataSource endpoints) =>
-        endpoints.Endpoints
+    /// <summary>The full names of the gRPC services this host maps (grpc.health.v1.Health, courtyard.councils.v1.Councils, …).</summary>
+    public static IReadOnlyList<string> HostedGrpcServices(IServiceProvider services) =>
+        (services.GetRequiredService<HostedEndpoints>().Sources ?? [])
+            .SelectMany(source => source.Endpoints)
             .Select(endpoint => endpoint.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method.ServiceName)
             .OfType<string>()
             .Distinct(StringComparer.Ordinal)
             .Order(StringComparer.Ordinal)
             .ToList();
+
+    /// <summary>The app's endpoint sources, kept by MapServiceDefaults: the services are mapped after it, and read once the host starts.</summary>
+    private sealed class HostedEndpoints
+    {
+        public ICollection<EndpointDataSource>? Sources { get; set; }
+    }
+
+    /// <summary>
+    /// Lets every hosted gRPC service answer grpc.health.v1 for itself, with the readiness of the process. Runs as the
+    /// host starts (after every Map… call, before Kestrel listens): Grpc.AspNetCore.HealthChecks reads its mappings live.
+    /// </summary>
+    private sealed class PerServiceHealth(IServiceProvider services, IOptions<GrpcHealthChecksOptions> options) : IHostedLifecycleService
+    {
+        public Task StartingAsync(CancellationToken cancellationToken)
+        {
+            foreach (string service in HostedGrpcServices(services))
+            {
+                options.Value.Services.Map(service, check => check.Tags.Contains(ReadyTag));
+            }
+            return Task.CompletedTask;
+        }
+
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 
     /// <summary>Unhealthy from the moment the host begins to stop, so probes take the process out before it goes.</summary>
     private sealed class HostHealthCheck(IHostApplicationLifetime lifetime) : IHealthCheck

@@ -109,8 +109,14 @@ public sealed class InteropTestServer : IAsyncDisposable
         return problems.Count == 0 ? "(nothing)" : string.Join(Environment.NewLine, problems);
     }
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         Channel.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
