@@ -43,6 +43,8 @@ public static class ServiceDefaultsExtensions
         // Request-by-request framework logs drown everything else; traces and metrics cover calls.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+        // Orleans' placement runs through a Polly pipeline that logs every attempt at Information.
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
 
         var endpoints = new ServiceEndpoints();
         builder.Services.AddSingleton(endpoints);
