@@ -4,7 +4,6 @@ return args.FirstOrDefault() switch
 {
     "grpc" => await GrpcBenchmark.RunAsync(args[1..]),
     "grpc-server" => await GrpcBenchmark.RunServerAsync(args[1..]),
-    "grains" => await GrainsBenchmark.RunAsync(args[1..]),
     "events" => await EventsBenchmark.RunAsync(args[1..]),
     "storage" => await StorageBenchmark.RunAsync(args[1..]),
     _ => Usage(),
@@ -12,6 +11,6 @@ return args.FirstOrDefault() switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Courtyard.Bench <grpc|grains|events|storage> [options]   (see bench/README.md)");
+    Console.Error.WriteLine("usage: Courtyard.Bench <grpc|events|storage> [options]   (see bench/README.md)");
     return 2;
 }

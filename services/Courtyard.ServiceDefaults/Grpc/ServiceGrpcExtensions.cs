@@ -24,6 +24,8 @@ public static class ServiceGrpcExtensions
                 $"配置有误：{ResponseCompressionKey} 只能是 gzip 或不设置（当前为 \"{compression}\"）。\n" +
                 $"Configuration error: {ResponseCompressionKey} (Courtyard__Grpc__ResponseCompression) \"{compression}\" is not gzip; leave it unset for no compression.");
         }
+        // Registered, so Grpc.AspNetCore takes the one instance instead of constructing an interceptor per call.
+        builder.Services.AddSingleton<ServerErrorInterceptor>();
         builder.Services.AddGrpc(options =>
         {
             options.Interceptors.Add<ServerErrorInterceptor>();

@@ -12,6 +12,16 @@ namespace Courtyard.ServiceDefaults.Tests.Telemetry;
 public sealed class TelemetryTests
 {
     [Fact]
+    public async Task Without_a_receiver_no_spans_are_recorded_and_with_an_OTLP_endpoint_they_are()
+    {
+        await using var quiet = await InteropTestServer.StartAsync();
+        await using var exporting = await InteropTestServer.StartAsync(new() { [ServiceTelemetryExtensions.OtlpEndpointVariable] = "http://127.0.0.1:4317" });
+
+        Assert.Null(quiet.Services.GetService(typeof(TracerProvider)));
+        Assert.NotNull(exporting.Services.GetService(typeof(TracerProvider)));
+    }
+
+    [Fact]
     public async Task Metrics_are_scrapeable_in_Prometheus_format_on_the_HTTP_port()
     {
         await using var host = await InteropTestServer.StartAsync<GrainInteropService>(configure: builder => builder.AddServiceStorage("probe"));
@@ -37,7 +47,7 @@ public sealed class TelemetryTests
     public async Task A_gRPC_call_and_the_grain_call_it_makes_are_one_trace()
     {
         var spans = new List<Activity>();
-        await using var host = await InteropTestServer.StartAsync<GrainInteropService>(configure: builder =>
+        await using var host = await InteropTestServer.StartAsync<GrainInteropService>(new() { [ServiceTelemetryExtensions.TracingKey] = "true" }, builder =>
         {
             builder.AddServiceStorage("probe");
             builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(spans));
