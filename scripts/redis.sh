@@ -3,6 +3,7 @@
 #   scripts/redis.sh start     idempotent; installs redis-server with apt-get when missing; waits until it answers PING
 #   scripts/redis.sh stop
 #   scripts/redis.sh url       prints the StackExchange.Redis configuration string
+#   scripts/redis.sh running exit code 0 when the server answers (test.sh stops only what it started)
 #   scripts/redis.sh install   only installs redis-server (tests start their own on a free port)
 # Environment: COURTYARD_REDIS_DIR (default /tmp/courtyard-redis), COURTYARD_REDIS_PORT (6379).
 # No persistence (--save "", no AOF): Orleans rebuilds its membership table when silos start, so nothing here needs to last.
@@ -54,6 +55,7 @@ case "${1:-}" in
   start) start; url ;;
   stop) stop ;;
   url) url ;;
+  running) command -v redis-cli >/dev/null && is_ready ;;
   install) ensure_installed ;;
-  *) echo "usage: $0 start|stop|url|install" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|url|install|running" >&2; exit 2 ;;
 esac
