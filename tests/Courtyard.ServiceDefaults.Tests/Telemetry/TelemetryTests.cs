@@ -43,6 +43,11 @@ public sealed class TelemetryTests
         Assert.Contains("dotnet_", text);                                 // runtime: GC, thread pool
     }
 
+    /// <summary>
+    /// The first half of issue 7 §4's trace. Once Courtyard.Storage's grain storage and Courtyard.Events.Hosting are
+    /// plugged in, the whole trace is asserted the same way: a handler → grain → WriteStateAsync (storage span) → the
+    /// outbox relay's publish → the consumer's handler (through the event's traceparent), all one TraceId.
+    /// </summary>
     [Fact]
     public async Task A_gRPC_call_and_the_grain_call_it_makes_are_one_trace()
     {
