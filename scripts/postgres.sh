@@ -3,6 +3,7 @@
 #   scripts/postgres.sh start   idempotent; installs postgresql with apt-get when missing; waits until ready
 #   scripts/postgres.sh stop
 #   scripts/postgres.sh url     prints the Npgsql connection string
+#   scripts/postgres.sh running exit code 0 when the server answers (test.sh stops only what it started)
 # Environment: COURTYARD_PG_DIR (default /tmp/courtyard-pg), COURTYARD_PG_PORT (55432), COURTYARD_PG_PASSWORD (courtyard).
 set -euo pipefail
 
@@ -96,5 +97,6 @@ case "${1:-}" in
   start) start; url ;;
   stop) stop ;;
   url) url ;;
-  *) echo "usage: $0 start|stop|url" >&2; exit 2 ;;
+  running) PG_BIN="$(find_pg_bin)" || exit 1; is_ready ;;
+  *) echo "usage: $0 start|stop|url|running" >&2; exit 2 ;;
 esac

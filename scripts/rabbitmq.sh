@@ -3,6 +3,7 @@
 #   scripts/rabbitmq.sh start   idempotent; installs rabbitmq-server with apt-get when missing; waits until ready (10-15 s)
 #   scripts/rabbitmq.sh stop    stops the node and epmd
 #   scripts/rabbitmq.sh url     prints the AMQP URL
+#   scripts/rabbitmq.sh running exit code 0 when the server answers (test.sh stops only what it started)
 # Environment: COURTYARD_RABBITMQ_DIR (default /tmp/courtyard-rabbitmq).
 set -euo pipefail
 
@@ -73,5 +74,6 @@ case "${1:-}" in
   start) start; url ;;
   stop) stop ;;
   url) url ;;
-  *) echo "usage: $0 start|stop|url" >&2; exit 2 ;;
+  running) [[ -x "$RMQ_BIN/rabbitmqctl" ]] && is_ready ;;
+  *) echo "usage: $0 start|stop|url|running" >&2; exit 2 ;;
 esac

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the platform on a fresh Debian machine with the .NET SDK: installs what the tests need
-# (PostgreSQL, RabbitMQ, Node packages), starts the servers on 127.0.0.1, runs each test project in turn, stops the
-# servers, and ends with one line "N passed, N failed" over everything that ran.
+# (PostgreSQL, RabbitMQ, Redis, Chromium, Node packages), starts the servers on 127.0.0.1, runs each test project in
+# turn, stops the servers it started (never one that was already running), and ends with one line "N passed, N failed"
+# over everything that ran.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -16,16 +17,32 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 npm ci --prefix tests/Interop --no-audit --no-fund --loglevel=error || exit 1
 
+step "Chromium for the portal's browser tests"
+if ! command -v chromium >/dev/null; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || exit 1
+fi
+
+# Each server is stopped at the end only if this run started it.
+started=()
+start_server() { # script, what
+  local script=$1
+  if ! bash "scripts/$script" running >/dev/null 2>&1; then started+=("$script"); fi
+  bash "scripts/$script" start >/dev/null || exit 1
+}
+cleanup() { for script in "${started[@]}"; do bash "scripts/$script" stop >/dev/null 2>&1; done; }
+trap cleanup EXIT
+
 step "PostgreSQL on 127.0.0.1:55432"
-bash scripts/postgres.sh start || exit 1
+start_server postgres.sh
 export COURTYARD_TEST_POSTGRES="$(bash scripts/postgres.sh url)"
 
 step "RabbitMQ on 127.0.0.1:5672"
-bash scripts/rabbitmq.sh start || exit 1
+start_server rabbitmq.sh
 export COURTYARD_TEST_RABBITMQ="$(bash scripts/rabbitmq.sh url)"
 
-cleanup() { bash scripts/rabbitmq.sh stop >/dev/null 2>&1; bash scripts/postgres.sh stop >/dev/null 2>&1; }
-trap cleanup EXIT
+step "Redis on 127.0.0.1:6379 (the clustering tests start their own on free ports as well)"
+start_server redis.sh
+export COURTYARD_TEST_REDIS="$(bash scripts/redis.sh url)"
 
 step "Build"
 dotnet build Platform.sln -c Release -nologo -v:q -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }

@@ -1,64 +1,74 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Courtyard.Grpc;
-using Courtyard.Grpc.Tests.Interop;
-using Courtyard.Testing;
 using Courtyard.Interop.V1;
+using Courtyard.ServiceDefaults;
+using Courtyard.ServiceDefaults.Tests.Grpc.Interop;
+using Courtyard.Testing;
 using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 /// <summary>
-/// Unary round trips per second and p50/p99 latency, Courtyard.Grpc against @grpc/grpc-js, in one run:
-///   ours -> ours       our GrpcChannel -> our server (a separate process: `Courtyard.Bench grpc-server`)
-///   ours -> grpc-js    our GrpcChannel -> tests/Interop/server.js
-///   grpc-js -> grpc-js tests/Interop/bench.js -> server.js (reference)
-///   grpc-js -> ours    tests/Interop/bench.js -> our server
-/// Both servers run as their own process so neither shares a GC or thread pool with the load generator.
+/// Unary Echo round trips per second and p50/p99 latency (64-byte payload, tests/Interop/interop.proto), one client
+/// (Grpc.Net.Client, in this process, one HTTP/2 connection) against three servers, each its own process:
+///   courtyard  a service host exactly as every Courtyard service runs (AddServiceDefaults: Grpc.AspNetCore, the error
+///              interceptor, health checks, telemetry) with a minimal Echo handler — `Courtyard.Bench grpc-server --kind courtyard`
+///   grpc-js    tests/Interop/server.js (@grpc/grpc-js 1.14)
+///   kestrel    raw Kestrel HTTP/2 answering every POST with the same response bytes, framed by hand: the ceiling
+/// Targets (issue 7 §6), at 32 calls in flight: courtyard ≥ 2.5× grpc-js and ≥ 0.8× raw Kestrel.
 /// Options: --duration-s 10 --warmup-s 3 --concurrency 1,32 --out bench/results/grpc.json
 /// </summary>
 public static class GrpcBenchmark
 {
-    private const double TargetThroughputRatio = 2.5;
-    private const double TargetP99Ms = 10;
+    private const double TargetOverGrpcJs = 2.5;
+    private const double TargetOverKestrel = 0.8;
     private const int TargetConcurrency = 32;
 
-    private static readonly Method<EchoRequest, EchoReply> Echo = Method.Create<EchoRequest, EchoReply>(InteropReflection.Descriptor, "Interop", "Echo");
-
-    // The same request tests/Interop/bench.js sends.
     private static readonly EchoRequest BenchRequest = new() { Text = "bench", Payload = ByteString.CopyFrom(Enumerable.Repeat((byte)7, 64).ToArray()) };
+
+    /// <summary>What every server answers: the EchoReply to <see cref="BenchRequest"/>, as a gRPC message frame.</summary>
+    private static readonly byte[] ReplyFrame = Frame(new EchoReply { Text = BenchRequest.Text, Payload = BenchRequest.Payload }.ToByteArray());
 
     public static async Task<int> RunAsync(string[] args)
     {
         var settings = Settings.Parse(args);
         await NodePeers.EnsureInstalledAsync();
-        string loadBefore = BenchMachine.LoadAverage();
+        var machine = BenchMachine.Describe();
 
-        await using var ourServer = ChildProcess.Start(SelfCommand.FileName, [.. SelfCommand.Arguments, "grpc-server", "--port", "0"], RepositoryRoot.Path);
-        await using var nodeServer = ChildProcess.Start("node", ["server.js", "--port", "0"], NodePeers.Directory);
-        var ourTarget = $"127.0.0.1:{await ourServer.WaitForPortAsync(TimeSpan.FromSeconds(30))}";
-        var nodeTarget = $"127.0.0.1:{await nodeServer.WaitForPortAsync(TimeSpan.FromSeconds(30))}";
+        await using var courtyard = ChildProcess.Start(SelfCommand.FileName, [.. SelfCommand.Arguments, "grpc-server", "--kind", "courtyard"], RepositoryRoot.Path);
+        await using var kestrel = ChildProcess.Start(SelfCommand.FileName, [.. SelfCommand.Arguments, "grpc-server", "--kind", "kestrel"], RepositoryRoot.Path);
+        await using var plain = ChildProcess.Start(SelfCommand.FileName, [.. SelfCommand.Arguments, "grpc-server", "--kind", "plain"], RepositoryRoot.Path);
+        await using var grpcJs = ChildProcess.Start("node", ["server.js", "--port", "0"], NodePeers.Directory);
+        var servers = new (string Name, string Target, int Pid)[]
+        {
+            ("courtyard", $"127.0.0.1:{await courtyard.WaitForPortAsync(TimeSpan.FromSeconds(60))}", courtyard.Id),
+            ("grpc-js", $"127.0.0.1:{await grpcJs.WaitForPortAsync(TimeSpan.FromSeconds(30))}", grpcJs.Id),
+            ("kestrel", $"127.0.0.1:{await kestrel.WaitForPortAsync(TimeSpan.FromSeconds(30))}", kestrel.Id),
+            ("plain", $"127.0.0.1:{await plain.WaitForPortAsync(TimeSpan.FromSeconds(30))}", plain.Id),
+        };
 
         var cells = new List<Cell>();
         foreach (int concurrency in settings.Concurrency)
         {
-            cells.Add(await MeasureOurClientAsync("ours -> ours", ourTarget, concurrency, settings));
-            cells.Add(await MeasureOurClientAsync("ours -> grpc-js", nodeTarget, concurrency, settings));
-            if (settings.NodeClient)
+            foreach (var (name, target, pid) in servers)
             {
-                cells.Add(await MeasureNodeClientAsync("grpc-js -> grpc-js", nodeTarget, concurrency, settings));
-                cells.Add(await MeasureNodeClientAsync("grpc-js -> ours", ourTarget, concurrency, settings));
+                cells.Add(await MeasureAsync(name, target, pid, concurrency, settings));
             }
         }
 
-        var report = BuildReport(cells, settings, loadBefore, BenchMachine.LoadAverage(), await NodeVersionAsync());
+        var report = BuildReport(cells, settings, machine);
         PrintTable(cells, report);
         System.IO.Directory.CreateDirectory(Path.GetDirectoryName(settings.OutputPath)!);
         await File.WriteAllTextAsync(settings.OutputPath, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n");
@@ -66,40 +76,111 @@ public static class GrpcBenchmark
         return cells.Any(cell => cell.Errors > 0) ? 1 : 0;
     }
 
-    /// <summary>`Courtyard.Bench grpc-server --port N`: our server with the interop service; prints {"port":N}, exits when stdin closes.</summary>
+    /// <summary>`Courtyard.Bench grpc-server --kind courtyard|kestrel`: prints {"port":N} and serves until stdin closes.</summary>
     public static async Task<int> RunServerAsync(string[] args)
     {
-        int port = int.Parse(Settings.Value(args, "--port") ?? "0");
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenGrpc(IPAddress.Loopback, port));
-        builder.Services.AddGrpcServer(options => options.ResponseCompression = null)
-            .AddService<BenchInteropService>(InteropReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.ServiceDescriptor>("Interop"));
-        await using var app = builder.Build();
-        app.MapGrpcServices();
+        await using var app = Settings.Value(args, "--kind") switch
+        {
+            "courtyard" => BuildCourtyardServer(),
+            "kestrel" => BuildKestrelServer(),
+            "plain" => BuildPlainGrpcServer(),
+            var other => throw new ArgumentException($"--kind {other}: expected courtyard or kestrel"),
+        };
         await app.StartAsync();
-
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        Console.WriteLine(JsonSerializer.Serialize(new { port = new Uri(address).Port }));
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .Select(a => new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)))
+            .First(uri => app.Services.GetService<ServiceEndpoints>() is not { } endpoints || uri.Port == endpoints.GrpcAddress.Port);
+        Console.WriteLine(JsonSerializer.Serialize(new { port = address.Port }));
         await Console.In.ReadToEndAsync(); // returns when the parent closes our stdin (or dies)
         await app.StopAsync();
         return 0;
     }
 
-    private static async Task<Cell> MeasureOurClientAsync(string name, string target, int concurrency, Settings settings)
+    private static WebApplication BuildCourtyardServer()
     {
-        using var channel = GrpcChannel.ForAddress($"http://{target}", new GrpcChannelOptions());
-        await RunLoadAsync(channel, concurrency, settings.Warmup, latencies: null);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Courtyard:GrpcPort"] = "0",
+            ["Courtyard:HttpPort"] = "0",
+            ["Courtyard:DataDir"] = Path.Combine(Path.GetTempPath(), "courtyard-bench-grpc"),
+        });
+        builder.AddServiceDefaults("bench");
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var app = builder.Build();
+        app.MapServiceDefaults();
+        app.MapGrpcService<BenchInteropService>();
+        return app;
+    }
+
+    private static WebApplication BuildPlainGrpcServer()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+        var app = builder.Build();
+        app.MapGrpcService<BenchInteropService>();
+        return app;
+    }
+
+    private static WebApplication BuildKestrelServer()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+        var app = builder.Build();
+        app.Run(async http =>
+        {
+            // Read the request to its end, as a gRPC server must, then answer the same bytes every time.
+            var reader = http.Request.BodyReader;
+            while (true)
+            {
+                var read = await reader.ReadAsync();
+                reader.AdvanceTo(read.Buffer.End);
+                if (read.IsCompleted)
+                {
+                    break;
+                }
+            }
+            http.Response.ContentType = "application/grpc";
+            http.Response.DeclareTrailer("grpc-status");
+            await http.Response.BodyWriter.WriteAsync(ReplyFrame);
+            http.Response.AppendTrailer("grpc-status", "0");
+        });
+        return app;
+    }
+
+    private static async Task<Cell> MeasureAsync(string server, string target, int pid, int concurrency, Settings settings)
+    {
+        using var channel = GrpcChannel.ForAddress($"http://{target}");
+        var client = new Courtyard.Interop.V1.Interop.InteropClient(channel);
+        await RunLoadAsync(client, concurrency, settings.Warmup, latencies: null);
         var latencies = Enumerable.Range(0, concurrency).Select(_ => new List<double>(capacity: 100_000)).ToArray();
+        var cpuBefore = ProcessCpu(pid);
         var stopwatch = Stopwatch.StartNew();
-        int errors = await RunLoadAsync(channel, concurrency, settings.Duration, latencies);
+        int errors = await RunLoadAsync(client, concurrency, settings.Duration, latencies);
         stopwatch.Stop();
+        var serverCpu = ProcessCpu(pid) - cpuBefore;
         var all = latencies.SelectMany(list => list).Order().ToArray();
-        return Print(new Cell(name, concurrency, all.Length, errors, stopwatch.Elapsed.TotalSeconds, Percentile(all, 0.50), Percentile(all, 0.99)));
+        var cell = new Cell(server, concurrency, all.Length, errors, stopwatch.Elapsed.TotalSeconds, Percentile(all, 0.50), Percentile(all, 0.99),
+            all.Length == 0 ? double.NaN : serverCpu.TotalMicroseconds / all.Length);
+        Console.WriteLine($"  measured {cell.Server,-10} x{cell.Concurrency,-3} {cell.CallsPerSecond,9:F0} calls/s  p50 {cell.P50Ms,6:F2} ms  p99 {cell.P99Ms,6:F2} ms  server CPU {cell.ServerCpuMicroseconds,6:F1} µs/call  errors {cell.Errors}");
+        return cell;
+    }
+
+    /// <summary>User + system CPU time a process has used so far (/proc/&lt;pid&gt;/stat, in clock ticks of 10 ms).</summary>
+    private static TimeSpan ProcessCpu(int pid)
+    {
+        // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        long ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+        return TimeSpan.FromMilliseconds(ticks * 10);
     }
 
     // Keeps `concurrency` unary calls in flight until `duration` is over; returns the number of failed calls.
-    private static async Task<int> RunLoadAsync(GrpcChannel channel, int concurrency, TimeSpan duration, List<double>[]? latencies)
+    private static async Task<int> RunLoadAsync(Courtyard.Interop.V1.Interop.InteropClient client, int concurrency, TimeSpan duration, List<double>[]? latencies)
     {
         long endAt = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         int errors = 0;
@@ -110,7 +191,11 @@ public static class GrpcBenchmark
                 long started = Stopwatch.GetTimestamp();
                 try
                 {
-                    await channel.UnaryAsync(Echo, BenchRequest);
+                    var reply = await client.EchoAsync(BenchRequest);
+                    if (reply.Payload.Length != BenchRequest.Payload.Length)
+                    {
+                        throw new InvalidOperationException("the server answered a different reply");
+                    }
                     latencies?[worker].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 }
                 catch (RpcException)
@@ -123,69 +208,46 @@ public static class GrpcBenchmark
         return errors;
     }
 
-    private static async Task<Cell> MeasureNodeClientAsync(string name, string target, int concurrency, Settings settings)
+    private static byte[] Frame(byte[] message)
     {
-        var (exitCode, output, error) = await ChildProcess.RunToEndAsync("node",
-            ["bench.js", "--target", target, "--concurrency", concurrency.ToString(),
-             "--duration-s", settings.Duration.TotalSeconds.ToString(), "--warmup-s", settings.Warmup.TotalSeconds.ToString()],
-            NodePeers.Directory, settings.Duration + settings.Warmup + TimeSpan.FromMinutes(1));
-        if (exitCode != 0)
-        {
-            throw new InvalidOperationException($"bench.js failed ({exitCode}): {error}");
-        }
-        var result = JsonNode.Parse(output.Trim().Split('\n')[^1])!;
-        return Print(new Cell(name, concurrency, (int)result["calls"]!, (int)result["errors"]!, (double)result["seconds"]!,
-            (double)result["p50Ms"]!, (double)result["p99Ms"]!));
-    }
-
-    private static Cell Print(Cell cell)
-    {
-        Console.WriteLine($"  measured {cell.Name,-18} x{cell.Concurrency,-3} {cell.CallsPerSecond,9:F0} calls/s  p50 {cell.P50Ms,6:F2} ms  p99 {cell.P99Ms,6:F2} ms  errors {cell.Errors}");
-        return cell;
+        var frame = new byte[5 + message.Length];
+        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)message.Length);
+        message.CopyTo(frame, 5);
+        return frame;
     }
 
     private static double Percentile(double[] sorted, double fraction) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(fraction * sorted.Length))];
 
-    private static JsonObject BuildReport(List<Cell> cells, Settings settings, string loadBefore, string loadAfter, string nodeVersion)
+    private static JsonObject BuildReport(List<Cell> cells, Settings settings, Dictionary<string, string> machine)
     {
-        Cell? Find(string name, int concurrency) => cells.FirstOrDefault(c => c.Name == name && c.Concurrency == concurrency);
+        Cell? Find(string server, int concurrency) => cells.FirstOrDefault(c => c.Server == server && c.Concurrency == concurrency);
         var ratios = new JsonObject();
         foreach (int concurrency in settings.Concurrency)
         {
-            var ours = Find("ours -> ours", concurrency)!;
-            var theirs = Find("ours -> grpc-js", concurrency)!;
-            ratios[$"x{concurrency}"] = Math.Round(ours.CallsPerSecond / theirs.CallsPerSecond, 2);
+            var ours = Find("courtyard", concurrency)!;
+            ratios[$"x{concurrency}"] = new JsonObject
+            {
+                ["courtyard/grpc-js"] = Math.Round(ours.CallsPerSecond / Find("grpc-js", concurrency)!.CallsPerSecond, 2),
+                ["courtyard/kestrel"] = Math.Round(ours.CallsPerSecond / Find("kestrel", concurrency)!.CallsPerSecond, 2),
+            };
         }
-        var atTarget = Find("ours -> ours", TargetConcurrency);
-        double? ratioAtTarget = atTarget is null ? null : (double?)ratios[$"x{TargetConcurrency}"];
+        var atTarget = ratios[$"x{TargetConcurrency}"];
+        machine["loadAverageAtEnd"] = BenchMachine.LoadAverage();
         return new JsonObject
         {
-            ["benchmark"] = "grpc unary Echo round trips (64-byte payload), one HTTP/2 connection per client",
+            ["benchmark"] = "grpc unary Echo round trips (64-byte payload), Grpc.Net.Client on one HTTP/2 connection; each server its own process",
             ["date"] = DateTime.UtcNow.ToString("O"),
-            ["machine"] = new JsonObject
-            {
-                ["cores"] = Environment.ProcessorCount,
-                ["cpu"] = ReadCpuModel(),
-                ["memoryMiB"] = ReadMemoryMiB(),
-                ["os"] = RuntimeInformation.OSDescription,
-                ["dotnet"] = RuntimeInformation.FrameworkDescription,
-                ["node"] = nodeVersion,
-                ["configuration"] = BuildConfiguration,
-                ["serverGC"] = System.Runtime.GCSettings.IsServerGC,
-                ["loadAverageBefore"] = loadBefore,
-                ["loadAverageAfter"] = loadAfter,
-            },
+            ["machine"] = new JsonObject(machine.Select(pair => KeyValuePair.Create(pair.Key, (JsonNode?)pair.Value))),
             ["settings"] = new JsonObject
             {
                 ["warmupSeconds"] = settings.Warmup.TotalSeconds,
                 ["durationSeconds"] = settings.Duration.TotalSeconds,
                 ["concurrency"] = new JsonArray(settings.Concurrency.Select(c => (JsonNode)c).ToArray()),
-                ["servers"] = "each server in its own process; the load generator in a third",
             },
             ["cells"] = new JsonArray(cells.Select(c => (JsonNode)new JsonObject
             {
-                ["client -> server"] = c.Name,
+                ["server"] = c.Server,
                 ["concurrency"] = c.Concurrency,
                 ["calls"] = c.Calls,
                 ["errors"] = c.Errors,
@@ -193,12 +255,13 @@ public static class GrpcBenchmark
                 ["callsPerSecond"] = Math.Round(c.CallsPerSecond, 1),
                 ["p50Ms"] = Math.Round(c.P50Ms, 3),
                 ["p99Ms"] = Math.Round(c.P99Ms, 3),
+                ["serverCpuMicrosecondsPerCall"] = Math.Round(c.ServerCpuMicroseconds, 1),
             }).ToArray()),
-            ["ratioOursToGrpcJsServer"] = ratios,
-            ["targets"] = new JsonObject
+            ["ratios"] = ratios,
+            ["targets"] = atTarget is null ? null : new JsonObject
             {
-                [$"ours/grpc-js server throughput at x{TargetConcurrency} >= {TargetThroughputRatio}"] = ratioAtTarget >= TargetThroughputRatio,
-                [$"ours -> ours p99 at x{TargetConcurrency} <= {TargetP99Ms} ms"] = atTarget?.P99Ms <= TargetP99Ms,
+                [$"courtyard >= {TargetOverGrpcJs} x grpc-js at x{TargetConcurrency}"] = (double)atTarget["courtyard/grpc-js"]! >= TargetOverGrpcJs,
+                [$"courtyard >= {TargetOverKestrel} x raw Kestrel at x{TargetConcurrency}"] = (double)atTarget["courtyard/kestrel"]! >= TargetOverKestrel,
             },
         };
     }
@@ -206,53 +269,30 @@ public static class GrpcBenchmark
     private static void PrintTable(List<Cell> cells, JsonObject report)
     {
         Console.WriteLine();
-        Console.WriteLine($"| client -> server    | concurrency | calls/s | p50 ms | p99 ms | errors |");
-        Console.WriteLine($"|---------------------|------------:|--------:|-------:|-------:|-------:|");
+        Console.WriteLine("| server    | in flight | calls/s | p50 ms | p99 ms | server CPU µs/call | errors |");
+        Console.WriteLine("|-----------|----------:|--------:|-------:|-------:|-------------------:|-------:|");
         foreach (var cell in cells)
         {
-            Console.WriteLine($"| {cell.Name,-19} | {cell.Concurrency,11} | {cell.CallsPerSecond,7:F0} | {cell.P50Ms,6:F2} | {cell.P99Ms,6:F2} | {cell.Errors,6} |");
+            Console.WriteLine($"| {cell.Server,-9} | {cell.Concurrency,9} | {cell.CallsPerSecond,7:F0} | {cell.P50Ms,6:F2} | {cell.P99Ms,6:F2} | {cell.ServerCpuMicroseconds,18:F1} | {cell.Errors,6} |");
         }
         Console.WriteLine();
-        Console.WriteLine($"ours/grpc-js server throughput (our client): {report["ratioOursToGrpcJsServer"]!.ToJsonString()}");
-        Console.WriteLine($"targets met: {report["targets"]!.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping })}");
-        var machine = report["machine"]!;
-        Console.WriteLine($"machine: {machine["cores"]} cores, {machine["cpu"]}, {machine["memoryMiB"]} MiB, {machine["os"]}, {machine["dotnet"]}, node {machine["node"]}, {machine["configuration"]}, load {machine["loadAverageBefore"]}");
+        var options = new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        Console.WriteLine($"ratios: {report["ratios"]!.ToJsonString(options)}");
+        Console.WriteLine($"targets met: {report["targets"]?.ToJsonString(options) ?? $"(no x{TargetConcurrency} cell)"}");
+        Console.WriteLine($"machine: {report["machine"]!.ToJsonString(options)}");
     }
 
-    private static string BuildConfiguration =>
-#if DEBUG
-        "Debug";
-#else
-        "Release";
-#endif
-
-    private static string ReadCpuModel() =>
-        File.Exists("/proc/cpuinfo")
-            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown"
-            : RuntimeInformation.ProcessArchitecture.ToString();
-
-    private static long ReadMemoryMiB()
-    {
-        var line = File.Exists("/proc/meminfo") ? File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal:", StringComparison.Ordinal)) : null;
-        return line is null ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024) : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
-    }
-
-
-    private static async Task<string> NodeVersionAsync() =>
-        (await ChildProcess.RunToEndAsync("node", ["--version"], NodePeers.Directory, TimeSpan.FromSeconds(10))).StandardOutput.Trim();
-
-    private sealed record Cell(string Name, int Concurrency, int Calls, int Errors, double Seconds, double P50Ms, double P99Ms)
+    private sealed record Cell(string Server, int Concurrency, int Calls, int Errors, double Seconds, double P50Ms, double P99Ms, double ServerCpuMicroseconds)
     {
         public double CallsPerSecond => Calls / Seconds;
     }
 
-    private sealed record Settings(TimeSpan Warmup, TimeSpan Duration, int[] Concurrency, bool NodeClient, string OutputPath)
+    private sealed record Settings(TimeSpan Warmup, TimeSpan Duration, int[] Concurrency, string OutputPath)
     {
         public static Settings Parse(string[] args) => new(
-            TimeSpan.FromSeconds(double.Parse(Value(args, "--warmup-s") ?? "3")),
-            TimeSpan.FromSeconds(double.Parse(Value(args, "--duration-s") ?? "10")),
+            TimeSpan.FromSeconds(double.Parse(Value(args, "--warmup-s") ?? "3", System.Globalization.CultureInfo.InvariantCulture)),
+            TimeSpan.FromSeconds(double.Parse(Value(args, "--duration-s") ?? "10", System.Globalization.CultureInfo.InvariantCulture)),
             (Value(args, "--concurrency") ?? "1,32").Split(',').Select(int.Parse).ToArray(),
-            !args.Contains("--no-node-client"),
             Path.GetFullPath(Value(args, "--out") ?? Path.Combine(RepositoryRoot.Path, "bench", "results", "grpc.json")));
 
         public static string? Value(string[] args, string name)
@@ -273,36 +313,9 @@ public static class GrpcBenchmark
     }
 }
 
-/// <summary>interop.proto served with the least work per call, so the benchmark measures the transport.</summary>
-public sealed class BenchInteropService
+/// <summary>interop.proto's Echo with the least work per call, so the benchmark measures the host, not the handler.</summary>
+public sealed class BenchInteropService : Courtyard.Interop.V1.Interop.InteropBase
 {
-    public Task<EchoReply> Echo(EchoRequest request, ServerCallContext context) =>
+    public override Task<EchoReply> Echo(EchoRequest request, ServerCallContext context) =>
         Task.FromResult(new EchoReply { Text = request.Text, Payload = request.Payload });
-
-    public async Task Countdown(StreamRequest request, IServerStreamWriter<Chunk> responses, ServerCallContext context)
-    {
-        for (int index = 0; index < request.Count; index++)
-        {
-            await responses.WriteAsync(new Chunk { Index = index, Text = request.Text });
-        }
-    }
-
-    public async Task<Summary> Collect(IAsyncStreamReader<Chunk> requests, ServerCallContext context)
-    {
-        var summary = new Summary();
-        await foreach (var chunk in requests.ReadAllAsync(context.CancellationToken))
-        {
-            summary.Count++;
-            summary.TotalBytes += chunk.Payload.Length;
-        }
-        return summary;
-    }
-
-    public async Task Chat(IAsyncStreamReader<Chunk> requests, IServerStreamWriter<Chunk> responses, ServerCallContext context)
-    {
-        await foreach (var chunk in requests.ReadAllAsync(context.CancellationToken))
-        {
-            await responses.WriteAsync(chunk);
-        }
-    }
 }

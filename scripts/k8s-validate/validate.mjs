@@ -3,7 +3,8 @@
 //   node validate.mjs --self-test                     (proves broken manifests are caught)
 // Built-in kinds: checked against the Kubernetes OpenAPI schemas shipped in `kubernetes-models`.
 // Dapr custom resources (no schema there): checked by the rules below.
-// Then the platform's own conventions: non-root pods, resources set, Dapr annotations and gRPC probes on services.
+// Then the platform's own conventions: non-root pods, resources set, Dapr annotations and gRPC probes on services,
+// and what Orleans' Kubernetes hosting needs on every service that hosts a silo.
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 
@@ -126,14 +127,48 @@ function checkConventions(obj, report) {
   for (const probe of ["readinessProbe", "livenessProbe"]) {
     if (app?.[probe]?.grpc?.port !== GRPC_PORT) report(`${probe} must be grpc on port ${GRPC_PORT}`);
   }
+  // Liveness asks only whether the process answers: an unreachable database must not restart the pod.
+  if (app?.livenessProbe?.grpc && app.livenessProbe.grpc.service !== "liveness") report(`livenessProbe must ask for the grpc health service "liveness"`);
+  checkSilo(obj, pod, app, report);
+}
+
+// A service that hosts an Orleans silo (it sets Courtyard__Orleans__Clustering): Redis membership, the pod identity
+// Orleans' Kubernetes hosting reads, the labels it finds its cluster by, a silo port and a service account.
+function checkSilo(obj, pod, app, report) {
+  const env = Object.fromEntries((app?.env ?? []).map((e) => [e.name, e]));
+  const clustering = env["Courtyard__Orleans__Clustering"];
+  if (!clustering) return;
+  if (clustering.value !== "redis") report(`Courtyard__Orleans__Clustering must be "redis" in a cluster (has ${JSON.stringify(clustering.value)})`);
+  if (!env["Courtyard__Orleans__RedisConnectionString"]?.value) report("Courtyard__Orleans__RedisConnectionString is required with redis clustering");
+  const fieldRefs = { POD_NAME: "metadata.name", POD_NAMESPACE: "metadata.namespace", POD_IP: "status.podIP" };
+  for (const [name, path] of Object.entries(fieldRefs)) {
+    if (env[name]?.valueFrom?.fieldRef?.fieldPath !== path) report(`env ${name} must come from fieldRef ${path} (Orleans' Kubernetes hosting reads it)`);
+  }
+  const labels = obj.spec?.template?.metadata?.labels ?? {};
+  for (const label of ["orleans/serviceId", "orleans/clusterId"]) {
+    if (!labels[label]) report(`pod template needs the label ${label}`);
+  }
+  const siloPort = Number(env["Courtyard__Orleans__SiloPort"]?.value ?? 11111);
+  if (!(app?.ports ?? []).some((p) => p.containerPort === siloPort)) report(`container must expose the silo port ${siloPort}`);
+  if (!pod.serviceAccountName) report("a silo needs a serviceAccountName allowed to watch pods");
 }
 
 function checkCrossReferences(objects, report) {
   const appIds = new Set(objects.map((o) => o.spec?.template?.metadata?.annotations?.["dapr.io/app-id"]).filter(Boolean));
   const configurations = new Set(objects.filter((o) => o.kind === "Configuration" && o.apiVersion === DAPR_API_VERSION).map((o) => o.metadata?.name));
   const secrets = new Set(objects.filter((o) => o.kind === "Secret").map((o) => o.metadata?.name));
+  const serviceAccounts = new Set(objects.filter((o) => o.kind === "ServiceAccount").map((o) => o.metadata?.name));
+  const podWatchers = new Set(objects.filter((o) => o.kind === "RoleBinding"
+      && objects.some((r) => r.kind === "Role" && r.metadata?.name === o.roleRef?.name
+        && (r.rules ?? []).some((rule) => (rule.resources ?? []).includes("pods") && ["get", "watch", "list"].every((v) => (rule.verbs ?? []).includes(v)))))
+    .flatMap((o) => (o.subjects ?? []).filter((s) => s.kind === "ServiceAccount").map((s) => s.name)));
   for (const o of objects) {
     const annotations = o.spec?.template?.metadata?.annotations ?? {};
+    const account = o.spec?.template?.spec?.serviceAccountName;
+    if (account && serviceAccounts.size > 0 && !serviceAccounts.has(account)) report(`${o.kind}/${o.metadata?.name}: serviceAccountName "${account}" is not among the rendered ServiceAccounts`);
+    if (account && serviceAccounts.has(account) && o.spec?.template?.metadata?.labels?.["orleans/serviceId"] && !podWatchers.has(account)) {
+      report(`${o.kind}/${o.metadata?.name}: service account "${account}" is bound to no Role that may get, list and watch pods`);
+    }
     const config = annotations["dapr.io/config"];
     if (config && !configurations.has(config)) report(`${o.kind}/${o.metadata?.name}: dapr.io/config "${config}" has no Configuration`);
     if (o.kind === "Component" && Array.isArray(o.scopes)) {
@@ -199,6 +234,27 @@ spec:
   version: v1
   metadata:
     - {name: enableTLS, value: false}
+`,
+  "silo without the pod identity Orleans' Kubernetes hosting reads": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: councils, labels: {app.kubernetes.io/component: service}}
+spec:
+  selector: {matchLabels: {a: b}}
+  template:
+    metadata:
+      labels: {a: b}
+      annotations: {dapr.io/enabled: "true", dapr.io/app-id: councils, dapr.io/app-port: "5180", dapr.io/app-protocol: http}
+    spec:
+      securityContext: {runAsNonRoot: true}
+      containers:
+        - name: councils
+          image: x
+          ports: [{containerPort: 5100}, {containerPort: 5180}]
+          env: [{name: Courtyard__Orleans__Clustering, value: redis}, {name: Courtyard__Orleans__RedisConnectionString, value: "redis:6379"}]
+          readinessProbe: {grpc: {port: 5100}}
+          livenessProbe: {grpc: {port: 5100, service: liveness}}
+          resources: {requests: {cpu: 1m}, limits: {cpu: 1m}}
+          securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
 `,
   "unknown kind": `apiVersion: apps/v1
 kind: Deploymnet

@@ -1,48 +1,36 @@
-using Courtyard.Events.Dapr;
-using Courtyard.Events.Transports;
-using Courtyard.Grpc;
-using Courtyard.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Courtyard.ServiceDefaults;
 
 /// <summary>
-/// What every Courtyard service shares, so its Program.cs stays about ten lines:
+/// What every Courtyard service host shares, so its Program.cs stays about ten lines (dotnet/eShop's ServiceDefaults):
 /// <code>
-/// var builder = WebApplication.CreateSlimBuilder(args);
-/// builder.AddServiceDefaults();
-/// builder.AddStatefulServiceDefaults();   // storage, grains, events (a service that keeps state)
-/// builder.AddCouncils();                  // the service's own extension: services.AddGrpcServer().AddService&lt;…&gt;(…)
+/// var builder = WebApplication.CreateBuilder(args);
+/// builder.AddServiceDefaults("councils");   // Kestrel on two ports, gRPC, health, reflection, telemetry, logging
+/// builder.AddServiceStorage("councils");    // the Orleans silo and the service's grain storage
+/// builder.AddCouncils();                    // the service's own: grains, gRPC services, events
 /// var app = builder.Build();
-/// app.MapServiceDefaults();
+/// app.MapServiceDefaults();                 // health (gRPC and /healthz), reflection, /metrics
+/// app.MapCouncils();
 /// app.Run();
 /// </code>
 /// </summary>
 public static class ServiceDefaultsExtensions
 {
-    /// <summary>What a caller reads when its write lost a race with another request (zh-CN first).</summary>
-    public const string ConcurrencyConflictMessage =
-        "数据刚被其他操作修改，请重试。The record was changed by another request; please retry.";
-
-    /// <summary>What a caller reads when a grain did not answer within its call timeout.</summary>
-    public const string BusyMessage =
-        "系统繁忙，请稍后重试。The courtyard's records are busy; please try again shortly.";
-
     /// <summary>
-    /// Logging, OpenTelemetry export (when OTEL_EXPORTER_OTLP_ENDPOINT is set), the gRPC server with the platform's
-    /// exception mapping, and Kestrel on two ports: h2c for gRPC and HTTP/1.1 for everything else.
-    /// Ports and data folder come from the "Courtyard" configuration section (<see cref="ServiceOptions"/>).
+    /// Kestrel on two ports (h2c for gRPC, HTTP/1.1 for everything else), the gRPC server with the platform's error
+    /// mapping, health checks, reflection, OpenTelemetry and console logging. <paramref name="serviceName"/> is the
+    /// process's stable name ("councils"; "platform" for the embedded host); ports and the data folder come from the
+    /// "Courtyard" configuration section (<see cref="ServiceOptions"/>).
     /// </summary>
-    public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder, Action<GrpcServerOptions>? configureGrpc = null)
+    public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder, string serviceName)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = ServiceOptions.From(builder.Configuration);
+        var options = ServiceOptions.From(builder.Configuration, serviceName);
         System.IO.Directory.CreateDirectory(options.DataDir);
         builder.Services.AddSingleton(options);
 
@@ -52,15 +40,25 @@ public static class ServiceDefaultsExtensions
             console.SingleLine = true;
             console.TimestampFormat = "HH:mm:ss ";
         });
-        // Request-by-request framework logs drown everything else; our own gRPC telemetry covers calls.
+        // Request-by-request framework logs drown everything else; traces and metrics cover calls.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Services.AddHostedService<ServiceTelemetry>();
+        // Switched off entirely: while this category is enabled at any level, ASP.NET Core opens a log scope and an
+        // Activity for every request (measured: about half of a plain Grpc.AspNetCore server's throughput here).
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+        // Orleans' placement runs through a Polly pipeline that logs every attempt at Information.
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
 
         var endpoints = new ServiceEndpoints();
         builder.Services.AddSingleton(endpoints);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.ListenGrpc(options.ListenAddress, options.GrpcPort, listen => endpoints.GrpcListen = listen);
+            // gRPC needs HTTP/2; without TLS there is no protocol negotiation, so this port speaks HTTP/2 only (h2c).
+            kestrel.Listen(options.ListenAddress, options.GrpcPort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                endpoints.GrpcListen = listen;
+            });
             kestrel.Listen(options.ListenAddress, options.HttpPort, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;
@@ -68,37 +66,30 @@ public static class ServiceDefaultsExtensions
             });
         });
 
-        builder.Services.AddGrpcServer(grpc =>
-        {
-            // How the building blocks' failures reach a caller; everything else unexpected stays UNKNOWN (and is logged).
-            grpc.MapException<InconsistentStateException>(_ => new Status(StatusCode.Aborted, ConcurrencyConflictMessage));
-            grpc.MapException<TimeoutException>(_ => new Status(StatusCode.DeadlineExceeded, BusyMessage));
-            grpc.MapException<Courtyard.Grains.DeadlockException>(e => new Status(StatusCode.Internal, "内部错误：调用形成了环。Internal error: " + e.Message));
-            configureGrpc?.Invoke(grpc);
-        });
+        builder.AddServiceGrpc();
+        builder.AddServiceHealthChecks();
+        builder.AddServiceTelemetry(options);
+
+        // AUTHORIZATION PLUG-IN (services/Courtyard.Authorization, from the directory work): JWT bearer validation and the
+        // per-RPC access rules go here, e.g. builder.AddCourtyardAuthorization(); WebApplication then runs
+        // UseAuthentication/UseAuthorization before the gRPC endpoints on its own, and MapServiceDefaults marks health,
+        // reflection, /healthz and /metrics anonymous.
         return builder;
     }
 
     /// <summary>
-    /// Maps every registered gRPC service (plus health and reflection), <c>GET /healthz</c> for plain HTTP checks, and,
-    /// when the event transport is dapr, the sidecar's callbacks (<c>GET /dapr/subscribe</c>, <c>POST /dapr/events/{topic}</c>).
-    /// With <see cref="StatefulServiceDefaultsExtensions.AddStatefulServiceDefaults"/> it also opens the database and creates
-    /// the event transport, so a wrong setting or an unreachable database throws <see cref="ServiceStartupException"/>
-    /// here, before the service listens. Call after the services' own Add… methods registered their gRPC services.
+    /// Maps grpc.health.v1 and server reflection (v1 and v1alpha) on the gRPC port, and <c>GET /healthz</c> (readiness,
+    /// as the gRPC health check's "" service) and <c>GET /metrics</c> (Prometheus) for plain HTTP clients.
     /// </summary>
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapGrpcServices();
-        _ = app.Services.GetService<IStorageProvider>();
-        if (app.Services.GetService<IEventTransport>() is DaprTransport dapr)
-        {
-            app.MapDaprEvents(dapr);
-        }
-        app.MapGet("/healthz", (HealthStatusService health) =>
-            health.TryGetStatus("", out var status) && status == global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving
-                ? Results.Text("SERVING")
-                : Results.Text("NOT_SERVING", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapServiceGrpc();
+        app.MapServiceHealthChecks();
+        app.MapServiceTelemetry();
+        // EVENTS PLUG-IN (Courtyard.Events.Hosting): the Dapr callbacks (UseCloudEvents, MapSubscribeHandler, the topic
+        // routes) and the EventAdmin gRPC service are mapped here once events are merged, e.g. app.MapEventBus(). Its
+        // AddEventBus registers the "broker" health check with ServiceHealthChecks.ReadyTag, which readiness then includes.
         return app;
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using Courtyard.ServiceDefaults;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Platform.Host;
 
@@ -95,16 +96,28 @@ public static class HostCommandLine
         }
         catch (ServiceStartupException e)
         {
-            // The database could not be opened (or a setting is wrong): say so, no stack trace.
+            // A database could not be opened (or a setting is wrong): say so, no stack trace.
             await app.DisposeAsync();
             await error.WriteLineAsync(e.Message);
+            return 1;
+        }
+        catch (Exception e) when (e.GetType().Namespace is { } origin && (origin.StartsWith("Orleans", StringComparison.Ordinal) || origin.StartsWith("StackExchange.Redis", StringComparison.Ordinal)))
+        {
+            // The silo could not join its cluster (e.g. Redis unreachable with Courtyard__Orleans__Clustering=redis).
+            string cluster = app.Services.GetRequiredService<SiloSettings>().Description;
+            await app.DisposeAsync();
+            await error.WriteLineAsync(
+                $"无法启动 Orleans 集群成员（{cluster}）：{e.Message}\n" +
+                $"The Orleans silo could not join its cluster ({cluster}): {e.Message} Check Courtyard:Orleans:* (Courtyard__Orleans__…).");
             return 1;
         }
 
         await using (app)
         {
+            var started = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime();
             await output.WriteLineAsync(PlatformHost.DescribeAddresses(app));
-            await output.WriteLineAsync("按 Ctrl+C 停止。Press Ctrl+C to stop.");
+            await output.WriteLineAsync(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"就绪，用时 {(DateTime.UtcNow - started).TotalSeconds:F1} 秒。Ready in {(DateTime.UtcNow - started).TotalSeconds:F1} s. 按 Ctrl+C 停止。Press Ctrl+C to stop."));
             await output.FlushAsync();
             using var stopping = app.Lifetime.ApplicationStopping.Register(() => output.WriteLine("正在停止… Stopping…"));
             await app.WaitForShutdownAsync();

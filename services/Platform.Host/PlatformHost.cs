@@ -1,21 +1,24 @@
-using Courtyard.Events.Transports;
-using Courtyard.Grpc;
 using Courtyard.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
 
 namespace Platform.Host;
 
 /// <summary>
-/// Builds the all-in-one host: service defaults (storage, grains, events), then every service's own Add…/Map… extension.
-/// Today that is grpc.health.v1, server reflection and courtyard.events.v1.EventAdmin over one SQLite file in the data
-/// folder and the in-process event bus; Councils, Rules, Volunteers, Projects, Directory and the portal add one line
-/// each here as they arrive.
+/// Builds the all-in-one host: ServiceDefaults, one Orleans silo on localhost clustering, then every service's own
+/// Add…/Map… extension, each with its own SQLite file in the data folder (<c>AddServiceStorage("councils")</c> inside
+/// <c>AddCouncils</c>). Today that is health, reflection and /metrics; Directory, Councils, Rules, Volunteers, Projects
+/// and the portal add one line each here as they arrive.
 /// </summary>
 public static class PlatformHost
 {
-    public static WebApplication Build(HostSettings settings, Action<WebApplicationBuilder>? configure = null)
+    /// <summary>The host's name: its telemetry service name and its Orleans ServiceId.</summary>
+    public const string ServiceName = "platform";
+
+    public static WebApplication Build(HostSettings settings, Action<WebApplicationBuilder>? configure = null, Action<WebApplication>? map = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -27,50 +30,44 @@ public static class PlatformHost
             [$"{ServiceOptions.Section}:GrpcPort"] = settings.GrpcPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             [$"{ServiceOptions.Section}:HttpPort"] = settings.HttpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             [$"{ServiceOptions.Section}:DataDir"] = Path.GetFullPath(settings.DataDir),
-            [$"{ServiceOptions.Section}:ServiceName"] = "courtyard-platform",
         });
-        builder.AddServiceDefaults();
-        // SQLite file <data dir>/courtyard-platform.db, grain runtime, in-process events, EventAdmin — unless
-        // Courtyard__Storage__* / Courtyard__Events__* in the environment say otherwise.
-        builder.AddStatefulServiceDefaults();
+        builder.AddServiceDefaults(ServiceName);
+        // One silo for every service's grains, localhost clustering unless Courtyard__Orleans__* says otherwise.
+        builder.AddServiceSilo();
         // The host prints its own addresses at startup; the framework's lines would repeat them.
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
-        builder.Logging.AddFilter("Courtyard.ServiceDefaults.StorageStartup", LogLevel.Warning);
-        // Service registrations go here (builder.AddDirectory(); builder.AddCouncils(); …).
+        builder.Logging.AddFilter("Courtyard.ServiceDefaults.ServiceStorageStartup", LogLevel.Warning);
+        // Orleans 10.4's watchdog reads its component timestamp before setting it and warns of a stall as long as the
+        // machine's uptime at every start; a real stall on a desktop host is seen anyway (calls slow down).
+        builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
+        // "Silo not running with ServerGC": the embedded host runs on small machines with workstation GC on purpose.
+        builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
+
+        // Services: builder.AddDirectory(); builder.AddCouncils(); … (each declares its storage with AddServiceStorage).
+        // EVENTS PLUG-IN: the in-process event bus is the embedded default once Courtyard.Events.Hosting is merged.
         configure?.Invoke(builder);
 
         var app = builder.Build();
-        try
-        {
-            app.MapServiceDefaults();   // opens the database: a ServiceStartupException here is a message for the user
-        }
-        catch
-        {
-            // What was already opened (the database, when the event settings are the wrong ones) is closed again.
-            app.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            throw;
-        }
+        app.MapServiceDefaults();
+        // Services: app.MapDirectory(); app.MapCouncils(); …
+        map?.Invoke(app);
         app.MapStatusPage();
         return app;
     }
 
-    /// <summary>The lines printed at startup: where to connect and where the data is.</summary>
+    /// <summary>The lines printed at startup: where to connect, where the data is, what the silo is.</summary>
     public static string DescribeAddresses(WebApplication app)
     {
         var endpoints = app.Services.GetRequiredService<ServiceEndpoints>();
         var options = app.Services.GetRequiredService<ServiceOptions>();
-        return string.Join(Environment.NewLine,
+        var silo = app.Services.GetRequiredService<SiloSettings>();
+        var storages = app.Services.GetServices<StorageSettings>().Select(s => $"storage {s.Name}: {s.Description}").ToList();
+        return string.Join(Environment.NewLine, [
             "院落自治平台 Courtyard Platform — 一体化主机 embedded host",
             $"gRPC (h2c): {endpoints.GrpcAddress.ToString().TrimEnd('/')}",
             $"HTTP: {endpoints.HttpAddress.ToString().TrimEnd('/')}",
             $"data: {options.DataDir}",
-            $"storage: {app.Services.GetRequiredService<StorageSettings>().Description}",
-            $"events: {app.Services.GetRequiredService<IEventTransport>().Name}");
+            .. storages,
+            $"cluster: {silo.Description}, silo {app.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress.Endpoint}"]);
     }
-
-    internal static IReadOnlyList<string> HostedGrpcServices(IServiceProvider services) =>
-        services.GetRequiredService<HealthStatusService>().GetAll().Keys
-            .Where(name => name.Length > 0)
-            .Order(StringComparer.Ordinal)
-            .ToList();
 }

@@ -295,6 +295,33 @@ const scenarios = {
     return { seen };
   },
 
+  // A Courtyard service refuses with a status and a message Chinese first, then English (TEAM convention 4).
+  async refusal({ client }) {
+    const refusals = [
+      [grpc.status.INVALID_ARGUMENT, '面积必须大于零。', 'The floor area must be greater than zero.'],
+      [grpc.status.FAILED_PRECONDITION, '投票已截止，不能再改票。', 'Voting has closed; the ballot cannot be changed.'],
+      [grpc.status.PERMISSION_DENIED, '只有本院落的居民可以投票。', 'Only residents of this courtyard can vote.'],
+    ];
+    const seen = [];
+    for (const [code, chinese, english] of refusals) {
+      const error = await expectRejection(unary(client, 'Echo', { text: 'refuse', refuse_with: { code, message: chinese, english } }),
+        code, `refuse_with ${grpc.status[code]}`);
+      assert.equal(error.details, `${chinese} ${english}`, `details for ${grpc.status[code]}`);
+      seen.push({ code: error.code, details: error.details });
+    }
+    return { seen };
+  },
+
+  // What a handler did not expect reaches the caller as INTERNAL with a generic bilingual message: never its text or a stack.
+  async 'unexpected-error'({ client }) {
+    const secret = 'Password=hunter2 at Courtyard.Secret.Method()';
+    const error = await expectRejection(unary(client, 'Echo', { text: 'crash', crash_with: secret }), grpc.status.INTERNAL, 'crash_with');
+    assert.ok(!error.details.includes('hunter2'), `the exception text reached the caller: ${error.details}`);
+    assert.ok(!/\bat [A-Z][\w.]+\(/.test(error.details), `a stack frame reached the caller: ${error.details}`);
+    assert.ok(/^[\u4e00-\u9fff]/.test(error.details), `the message does not start in Chinese: ${error.details}`);
+    return { details: error.details };
+  },
+
   async unimplemented({ client, target }) {
     const unknownMethod = await expectRejection(rawUnary(client, '/courtyard.interop.v1.Interop/Vote'),
       grpc.status.UNIMPLEMENTED, 'unknown method');
@@ -488,7 +515,7 @@ function newClient(address, options) {
 
 function requireStandardProto(packageName) {
   const loaded = loadStandardProto(packageName);
-  assert.ok(loaded, `no proto declaring package ${packageName} under services/Courtyard.Grpc/Protos`);
+  assert.ok(loaded, `no proto declaring package ${packageName} under tests/Interop/protos`);
   return loaded;
 }
 

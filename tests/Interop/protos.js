@@ -1,5 +1,5 @@
 // Loads the protos the interop peers speak: tests/Interop/interop.proto, and the standard grpc.health.v1 and
-// grpc.reflection.v1/v1alpha protos that Courtyard.Grpc ships (found by their package line, wherever they sit).
+// grpc.reflection.v1/v1alpha protos in tests/Interop/protos (found by their package line, wherever they sit).
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -7,7 +7,7 @@ const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 
 const repoRoot = path.resolve(__dirname, '..', '..');
-const defaultStandardProtoDir = path.join(repoRoot, 'services', 'Courtyard.Grpc', 'Protos');
+const defaultStandardProtoDir = path.join(__dirname, 'protos');
 
 const loaderOptions = { keepCase: true, longs: String, enums: Number, bytes: Buffer, defaults: true, oneofs: true };
 
@@ -25,7 +25,7 @@ function listProtoFiles(dir) {
   });
 }
 
-// Returns { file, definition, grpcObject } for the proto declaring `packageName`, or null when Courtyard.Grpc does not ship it.
+// Returns { file, definition, grpcObject } for the proto declaring `packageName`, or null when there is none.
 function loadStandardProto(packageName, dir = process.env.COURTYARD_STANDARD_PROTOS || defaultStandardProtoDir) {
   const declaration = new RegExp(`^\\s*package\\s+${packageName.replace(/\./g, '\\.')}\\s*;`, 'm');
   const file = listProtoFiles(dir).find((candidate) => declaration.test(fs.readFileSync(candidate, 'utf8')));

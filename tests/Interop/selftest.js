@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// grpc-js client.js against grpc-js server.js: proves the scenarios themselves before they judge Courtyard.Grpc.
-// Usage: npm run selftest. Skips what a grpc-js 1.14 server cannot do (gzip responses) and health
-// when services/Courtyard.Grpc/Protos has no grpc.health.v1 proto yet.
+// grpc-js client.js against grpc-js server.js: proves the scenarios themselves before they judge our services'
+// configuration. Usage: npm run selftest. Skips what a grpc-js 1.14 server cannot do (gzip responses).
 'use strict';
 const { spawn, spawnSync } = require('child_process');
 const path = require('path');

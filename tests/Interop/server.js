@@ -1,15 +1,13 @@
 #!/usr/bin/env node
 // A @grpc/grpc-js server for tests/Interop/interop.proto: the peer we did not write, used by the interop tests and
 // the benchmark. Usage: node server.js [--port N] (N = 0 picks a free port; env INTEROP_PORT works too).
-// Stdout: first line {"port":N,"gzipEchoPort":M,"health":bool} (M: see startGzipEchoPeer); then one JSON line per observed event, e.g.
+// Stdout: first line {"port":N,"health":bool}; then one JSON line per observed event, e.g.
 //   {"event":"cancelled","method":"Echo","callId":"<x-call-id header>","reason":"cancelled"|"deadline"}
 //   {"event":"call","method":"Echo","callId":"...","deadlineMs":N|null,"metadata":{...text},"binaryMetadata":{...base64}}
 //   (the last two only for calls that carry an x-call-id header)
-// Also serves grpc.health.v1 (when Courtyard.Grpc ships its proto) and reflection v1/v1alpha (@grpc/reflection).
+// Also serves grpc.health.v1 (tests/Interop/protos) and reflection v1/v1alpha (@grpc/reflection).
 // The process exits when its stdin closes, so a killed test run never leaves it behind.
 'use strict';
-const http2 = require('http2');
-const zlib = require('zlib');
 const grpc = require('@grpc/grpc-js');
 const { ReflectionService } = require('@grpc/reflection');
 const { loadInterop, loadStandardProto, lookup } = require('./protos');
@@ -61,6 +59,14 @@ function failure(statusRequest) {
   return statusRequest && statusRequest.code !== 0 ? { code: statusRequest.code, details: statusRequest.message } : null;
 }
 
+// What refuse_with and crash_with ask for, answered as a Courtyard service answers them.
+function courtyardFailure(request) {
+  const refusal = request.refuse_with;
+  if (refusal && refusal.code !== 0) return { code: refusal.code, details: `${refusal.message} ${refusal.english}` };
+  if (request.crash_with) return { code: grpc.status.INTERNAL, details: '服务器内部错误，请稍后重试。The server failed to handle the request; please try again later.' };
+  return null;
+}
+
 function payloadOf(size) {
   return Buffer.alloc(Math.max(0, size), 'courtyard ');
 }
@@ -105,7 +111,7 @@ const interopHandlers = {
     if (state.cancelled) return;
     state.finished = true;
     const echoed = echoedMetadata(call.metadata, request.echo_metadata);
-    const status = failure(request.fail_with);
+    const status = failure(request.fail_with) ?? courtyardFailure(request);
     if (status) return callback({ ...status, metadata: echoed });
     if (request.echo_metadata.length > 0) call.sendMetadata(echoed.clone());
     const payload = request.response_size > 0 ? payloadOf(request.response_size) : request.payload;
@@ -174,40 +180,6 @@ function healthHandlers() {
   };
 }
 
-// grpc-js 1.14 servers never compress responses, so a client's gzip decoding cannot be proven against them. This
-// second listener answers Echo alone, framed by hand but gzip-compressed by node:zlib over node:http2 (nghttp2),
-// whenever the request's grpc-accept-encoding lists gzip; otherwise it answers uncompressed.
-function startGzipEchoPeer(interop) {
-  const echo = interop.definition[INTEROP_SERVICE].Echo;
-  const server = http2.createServer();
-  server.on('stream', (stream, headers) => {
-    const chunks = [];
-    stream.on('data', (chunk) => chunks.push(chunk));
-    stream.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const respond = (status, frames, responseHeaders = {}) => {
-        stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...responseHeaders }, { waitForTrailers: true });
-        stream.on('wantTrailers', () => stream.sendTrailers(status));
-        stream.end(frames);
-      };
-      if (headers[':path'] !== echo.path || body.length < 5) {
-        return respond({ 'grpc-status': String(grpc.status.UNIMPLEMENTED), 'grpc-message': 'only Echo' }, Buffer.alloc(0));
-      }
-      let message = body.subarray(5, 5 + body.readUInt32BE(1));
-      if (body[0] === 1) message = zlib.gunzipSync(message);
-      const request = echo.requestDeserialize(message);
-      const reply = echo.responseSerialize({ text: request.text, payload: request.payload, received_metadata: {} });
-      const acceptsGzip = String(headers['grpc-accept-encoding'] ?? '').split(',').map((e) => e.trim()).includes('gzip');
-      const encoded = acceptsGzip ? zlib.gzipSync(reply) : reply;
-      const prefix = Buffer.alloc(5);
-      prefix[0] = acceptsGzip ? 1 : 0;
-      prefix.writeUInt32BE(encoded.length, 1);
-      respond({ 'grpc-status': '0' }, Buffer.concat([prefix, encoded]), acceptsGzip ? { 'grpc-encoding': 'gzip' } : {});
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
-}
-
 function main() {
   const port = Number(argValue('--port', process.env.INTEROP_PORT ?? '0'));
   const server = new grpc.Server({
@@ -227,7 +199,7 @@ function main() {
       process.stderr.write(`bind failed: ${error.message}\n`);
       process.exit(1);
     }
-    startGzipEchoPeer(interop).then((gzipEchoPort) => emit({ port: boundPort, gzipEchoPort, health: Boolean(health) }));
+    emit({ port: boundPort, health: Boolean(health) });
   });
 
   const shutdown = () => server.tryShutdown(() => process.exit(0));

@@ -1,97 +1,75 @@
-using Courtyard.Grpc;
-using Courtyard.ServiceDefaults;
-using Courtyard.Storage;
+using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Reflection.V1;
-using Platform.Host.Tests.Probe;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Platform.Host.Tests.Probe;
 
 namespace Platform.Host.Tests;
 
-/// <summary>What a gRPC client sees of the embedded host: health, reflection, and the platform's error mapping.</summary>
+/// <summary>What a gRPC client sees of the embedded host, and what the host gives a service registered in it.</summary>
 public sealed class GrpcSurfaceTests
 {
-    private static readonly Method<HealthCheckRequest, HealthCheckResponse> HealthCheck =
-        Method.Create<HealthCheckRequest, HealthCheckResponse>(HealthReflection.Descriptor, "Health", "Check");
-
-    private static readonly Method<ServerReflectionRequest, ServerReflectionResponse> ReflectionInfo =
-        Method.Create<ServerReflectionRequest, ServerReflectionResponse>(ReflectionReflection.Descriptor, "ServerReflection", "ServerReflectionInfo");
-
-    private static readonly Method<TouchRequest, TouchReply> Touch =
-        Method.Create<TouchRequest, TouchReply>(ProbeReflection.Descriptor, "Probe", "Touch");
-
-    private static CallOptions Within(int seconds) => new(deadline: DateTime.UtcNow.AddSeconds(seconds));
+    private static DateTime Within(int seconds) => DateTime.UtcNow.AddSeconds(seconds);
 
     [Fact]
     public async Task Health_check_reports_the_host_as_serving()
     {
         await using var host = await RunningHost.StartAsync();
+        var health = new Health.HealthClient(host.Channel);
 
-        var overall = await host.Channel.UnaryAsync(HealthCheck, new HealthCheckRequest { Service = "" }, Within(10));
-        var health = await host.Channel.UnaryAsync(HealthCheck, new HealthCheckRequest { Service = "grpc.health.v1.Health" }, Within(10));
+        var overall = await health.CheckAsync(new HealthCheckRequest { Service = "" }, deadline: Within(10));
+        var liveness = await health.CheckAsync(new HealthCheckRequest { Service = "liveness" }, deadline: Within(10));
 
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, overall.Status);
-        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
-    }
-
-    [Fact]
-    public async Task Health_check_of_an_unknown_service_is_not_found()
-    {
-        await using var host = await RunningHost.StartAsync();
-
-        var error = await Assert.ThrowsAsync<RpcException>(() =>
-            host.Channel.UnaryAsync(HealthCheck, new HealthCheckRequest { Service = "courtyard.nothing.v1.Nothing" }, Within(10)));
-
-        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, liveness.Status);
     }
 
     [Fact]
     public async Task Reflection_lists_every_hosted_service()
     {
-        await using var host = await RunningHost.StartAsync(AddProbe);
+        await using var host = await RunningHost.StartWithProbeAsync();
 
-        var names = await ListServicesAsync(host.Channel);
+        var names = await ListServicesAsync(host);
 
         Assert.Contains("grpc.health.v1.Health", names);
         Assert.Contains("grpc.reflection.v1.ServerReflection", names);
         Assert.Contains("grpc.reflection.v1alpha.ServerReflection", names);
         Assert.Contains("courtyard.hosttests.v1.Probe", names);
-        Assert.Contains("courtyard.events.v1.EventAdmin", names);
     }
 
     [Fact]
-    public async Task A_conflicting_write_reaches_the_client_as_aborted_with_a_readable_message()
+    public async Task A_service_in_the_host_keeps_its_grains_state_in_its_own_SQLite_file_in_the_data_folder()
     {
-        await using var host = await RunningHost.StartAsync(AddProbe);
+        await using var host = await RunningHost.StartWithProbeAsync();
+        var probe = new Probe.Probe.ProbeClient(host.Channel);
 
-        var error = await Assert.ThrowsAsync<RpcException>(() =>
-            host.Channel.UnaryAsync(Touch, new TouchRequest { Conflict = true }, Within(10)));
+        var first = await probe.TouchAsync(new TouchRequest { CourtyardId = "courtyard-7" }, deadline: Within(10));
+        var second = await probe.TouchAsync(new TouchRequest { CourtyardId = "courtyard-7" }, deadline: Within(10));
+        var other = await probe.TouchAsync(new TouchRequest { CourtyardId = "courtyard-8" }, deadline: Within(10));
 
-        Assert.Equal(StatusCode.Aborted, error.StatusCode);
-        Assert.Equal("数据刚被其他操作修改，请重试。The record was changed by another request; please retry.", error.Status.Detail);
-        Assert.Equal(ServiceDefaultsExtensions.ConcurrencyConflictMessage, error.Status.Detail);
-        // The internals of the conflict (state type, key, versions) stay on the server.
-        Assert.DoesNotContain("hh_42", error.Status.Detail);
+        Assert.Equal((1, 2, 1), (first.Touches, second.Touches, other.Touches));
+        string file = Path.Combine(host.DataDir, "hosttests.db");
+        Assert.True(File.Exists(file), $"no SQLite file at {file}");
+        Assert.Contains($"storage hosttests: sqlite {file}", PlatformHost.DescribeAddresses(host.App));
     }
 
-    [Fact]
-    public async Task A_successful_call_through_the_same_pipeline_is_unaffected()
+    [Theory]
+    [InlineData("Courtyard:Storage:Provider", "mysql", "Courtyard:Storage:Provider (Courtyard__Storage__Provider) \"mysql\" is not one of sqlite, postgres")]
+    [InlineData("ConnectionStrings:hosttests", "Host=127.0.0.1", "ConnectionStrings:hosttests is set but Courtyard:Storage:Provider is sqlite")]
+    public async Task A_wrong_setting_stops_the_host_with_a_clear_message(string key, string value, string expected)
     {
-        await using var host = await RunningHost.StartAsync(AddProbe);
+        var error = await Assert.ThrowsAsync<Courtyard.ServiceDefaults.ServiceStartupException>(() =>
+            RunningHost.StartWithProbeAsync(builder => builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [key] = value })));
 
-        var reply = await host.Channel.UnaryAsync(Touch, new TouchRequest { Text = "你好" }, Within(10));
-
-        Assert.Equal("你好", reply.Text);
+        Assert.StartsWith("配置有误", error.Message);
+        Assert.Contains(expected, error.Message);
     }
 
-    private static void AddProbe(Microsoft.AspNetCore.Builder.WebApplicationBuilder builder)
+    private static async Task<List<string>> ListServicesAsync(RunningHost host)
     {
-        builder.Services.AddGrpcServer().AddService<ProbeService>(ProbeReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.ServiceDescriptor>("Probe"));
-    }
-
-    private static async Task<List<string>> ListServicesAsync(GrpcChannel channel)
-    {
-        using var call = channel.StartDuplexStreaming(ReflectionInfo, Within(10));
+        var reflection = new ServerReflection.ServerReflectionClient(host.Channel);
+        using var call = reflection.ServerReflectionInfo(deadline: Within(10));
         await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" });
         await call.RequestStream.CompleteAsync();
         var names = new List<string>();
@@ -100,17 +78,5 @@ public sealed class GrpcSurfaceTests
             names.AddRange(response.ListServicesResponse.Service.Select(s => s.Name));
         }
         return names;
-    }
-
-    public sealed class ProbeService
-    {
-        public Task<TouchReply> Touch(TouchRequest request, ServerCallContext context)
-        {
-            if (request.Conflict)
-            {
-                throw new InconsistentStateException("household", "hh_42", expectedVersion: 3, storedVersion: 4);
-            }
-            return Task.FromResult(new TouchReply { Text = request.Text });
-        }
     }
 }

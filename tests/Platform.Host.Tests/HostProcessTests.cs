@@ -1,14 +1,69 @@
 using System.Net;
 using System.Text.RegularExpressions;
-using Courtyard.Grpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Courtyard.Testing;
 using Grpc.Health.V1;
 
 namespace Platform.Host.Tests;
 
 /// <summary>The real executable, as `dotnet run --project services/Platform.Host` starts it, stopped with SIGTERM.</summary>
-public sealed partial class HostProcessTests
+public sealed partial class HostProcessTests(Xunit.Abstractions.ITestOutputHelper output)
 {
+    /// <summary>
+    /// Issue 7: the embedded host serves within 3 s of its start, after build. The bound asserted here is looser,
+    /// because the tests share two cores with other builds; the figure measured is printed and recorded in bench/README.md.
+    /// </summary>
+    [Fact]
+    public async Task The_executable_answers_health_checks_within_seconds_of_its_start()
+    {
+        string dataDir = RunningHost.NewDataDir();
+        try
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            await using var host = StartHost(new Dictionary<string, string?>(), "--grpc-port", "0", "--http-port", "0", "--data-dir", dataDir);
+            string grpcLine = await host.WaitForLineAsync("gRPC (h2c): ", TimeSpan.FromSeconds(60));
+            using var channel = GrpcChannel.ForAddress(grpcLine["gRPC (h2c): ".Length..]);
+            var reply = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
+            var serving = clock.Elapsed;
+            string ready = await host.WaitForLineAsync(line => line.Contains("Ready in", StringComparison.Ordinal), TimeSpan.FromSeconds(5));
+
+            output.WriteLine($"process start to first SERVING health check: {serving.TotalSeconds:F2} s (host says: {ready}); load average {File.ReadAllText("/proc/loadavg").Trim()}");
+            Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, reply.Status);
+            Assert.True(serving < TimeSpan.FromSeconds(20), $"serving took {serving.TotalSeconds:F1} s");
+        }
+        finally
+        {
+            RunningHost.TryDelete(Path.GetDirectoryName(dataDir)!);
+        }
+    }
+
+    [Fact]
+    public async Task An_unreachable_Redis_for_clustering_exits_with_code_1_and_a_message()
+    {
+        string dataDir = RunningHost.NewDataDir();
+        try
+        {
+            await using var host = StartHost(new Dictionary<string, string?>
+            {
+                ["Courtyard__Orleans__Clustering"] = "redis",
+                ["Courtyard__Orleans__RedisConnectionString"] = $"127.0.0.1:{FreePort()},connectTimeout=2000",
+            }, "--grpc-port", "0", "--http-port", "0", "--data-dir", dataDir);
+
+            int exitCode = await host.WaitForExitAsync(TimeSpan.FromSeconds(120));
+
+            Assert.Equal(1, exitCode);
+            await Eventually.HoldsAsync(() => host.StandardError.Contains("Courtyard__Orleans__", StringComparison.Ordinal), TimeSpan.FromSeconds(5),
+                $"stderr names the settings; it says: {host.StandardError}");
+            Assert.StartsWith("无法启动 Orleans 集群成员", host.StandardError);
+            Assert.DoesNotContain("   at ", host.StandardError);
+        }
+        finally
+        {
+            RunningHost.TryDelete(Path.GetDirectoryName(dataDir)!);
+        }
+    }
+
     [Fact]
     public async Task The_executable_prints_its_addresses_serves_grpc_and_stops_cleanly_on_sigterm()
     {
@@ -23,8 +78,7 @@ public sealed partial class HostProcessTests
 
             using (var channel = GrpcChannel.ForAddress(grpcLine["gRPC (h2c): ".Length..]))
             {
-                var check = Method.Create<HealthCheckRequest, HealthCheckResponse>(HealthReflection.Descriptor, "Health", "Check");
-                var reply = await channel.UnaryAsync(check, new HealthCheckRequest(), new CallOptions(deadline: DateTime.UtcNow.AddSeconds(10)));
+                var reply = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
                 Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, reply.Status);
             }
 
@@ -62,8 +116,14 @@ public sealed partial class HostProcessTests
             string grpcLine = await host.WaitForLineAsync("gRPC (h2c): ", TimeSpan.FromSeconds(60));
             using (var channel = GrpcChannel.ForAddress(grpcLine["gRPC (h2c): ".Length..]))
             {
-                var check = Method.Create<HealthCheckRequest, HealthCheckResponse>(HealthReflection.Descriptor, "Health", "Check");
-                await channel.UnaryAsync(check, new HealthCheckRequest(), new CallOptions(deadline: DateTime.UtcNow.AddSeconds(10)));
+                // Reflection, not health: health checks are left out of traces on purpose.
+                var reflection = new Grpc.Reflection.V1.ServerReflection.ServerReflectionClient(channel);
+                using var call = reflection.ServerReflectionInfo(deadline: DateTime.UtcNow.AddSeconds(10));
+                await call.RequestStream.WriteAsync(new Grpc.Reflection.V1.ServerReflectionRequest { ListServices = "" });
+                await call.RequestStream.CompleteAsync();
+                await foreach (var _ in call.ResponseStream.ReadAllAsync())
+                {
+                }
             }
 
             var winner = await Task.WhenAny(firstTraceExport, Task.Delay(TimeSpan.FromSeconds(20)));
@@ -71,7 +131,7 @@ public sealed partial class HostProcessTests
             Assert.True(winner == firstTraceExport, "no trace export reached the collector within 20 s");
             byte[] body = await firstTraceExport;
             // The OTLP payload is protobuf; strings (span name, resource attributes) are in it as plain UTF-8.
-            Assert.Contains("courtyard-platform", System.Text.Encoding.UTF8.GetString(body));
+            Assert.Contains("platform", System.Text.Encoding.UTF8.GetString(body));
         }
         finally
         {
@@ -80,8 +140,8 @@ public sealed partial class HostProcessTests
     }
 
     [Theory]
-    [InlineData("Courtyard__Events__Transport", "bogus", "Courtyard:Events:Transport \"bogus\" is not one of inproc, rabbitmq, dapr")]
-    [InlineData("Courtyard__Storage__Provider", "postgres", "Courtyard:Storage:ConnectionString (environment Courtyard__Storage__ConnectionString) is empty")]
+    [InlineData("Courtyard__Orleans__Clustering", "bogus", "Courtyard:Orleans:Clustering (Courtyard__Orleans__Clustering) \"bogus\" is not one of localhost, redis")]
+    [InlineData("Courtyard__Orleans__Clustering", "redis", "Courtyard:Orleans:RedisConnectionString (Courtyard__Orleans__RedisConnectionString) is empty")]
     public async Task A_wrong_setting_in_the_environment_exits_with_code_1_and_a_message(string variable, string value, string expected)
     {
         string dataDir = RunningHost.NewDataDir();
@@ -125,7 +185,7 @@ public sealed partial class HostProcessTests
             context.Response.Close();
             byte[] body = buffer.ToArray();
             if (context.Request.HttpMethod == "POST" && context.Request.Url?.AbsolutePath == path
-                && System.Text.Encoding.UTF8.GetString(body).Contains("grpc.health.v1.Health/Check", StringComparison.Ordinal))
+                && System.Text.Encoding.UTF8.GetString(body).Contains("grpc.reflection.v1.ServerReflection/ServerReflectionInfo", StringComparison.Ordinal))
             {
                 return body;
             }

@@ -120,9 +120,9 @@ public sealed class HostStartupTests
     }
 
     [Fact]
-    public async Task Status_page_on_the_http_port_is_chinese_first_and_names_the_services()
+    public async Task Status_page_on_the_http_port_is_chinese_first_and_names_the_services_storage_and_cluster()
     {
-        await using var host = await RunningHost.StartAsync();
+        await using var host = await RunningHost.StartWithProbeAsync();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
 
         using var response = await http.GetAsync(new Uri(host.HttpAddress, "/"));
@@ -134,9 +134,10 @@ public sealed class HostStartupTests
         Assert.Contains("lang=\"zh-CN\"", page);
         Assert.True(page.IndexOf("运行中", StringComparison.Ordinal) < page.IndexOf("Running", StringComparison.Ordinal));
         Assert.Contains("grpc.health.v1.Health", page);
-        Assert.Contains("courtyard.events.v1.EventAdmin", page);
-        Assert.Contains("sqlite " + Path.Combine(host.DataDir, "courtyard-platform.db"), page);
-        Assert.Contains("<code>inproc</code>", page);
+        Assert.Contains("courtyard.hosttests.v1.Probe", page);
+        Assert.Contains("sqlite " + Path.Combine(host.DataDir, "hosttests.db"), page);
+        Assert.Contains("localhost, ServiceId platform", page);
+        Assert.Contains("<code>storage:hosttests</code> — 正常 healthy", page);
         Assert.Contains(host.GrpcAddress.ToString().TrimEnd('/'), page);
     }
 }

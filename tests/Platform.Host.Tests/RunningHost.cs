@@ -1,4 +1,4 @@
-using Courtyard.Grpc;
+using Grpc.Net.Client;
 using Courtyard.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,19 +24,26 @@ public sealed class RunningHost : IAsyncDisposable
     public Uri HttpAddress { get; }
     public GrpcChannel Channel { get; }
 
-    public static async Task<RunningHost> StartAsync(Action<WebApplicationBuilder>? configure = null, string? dataDir = null)
+    /// <summary>The host with the test service "hosttests" (<see cref="ProbeServiceExtensions"/>) registered like a real one.</summary>
+    public static Task<RunningHost> StartWithProbeAsync(Action<WebApplicationBuilder>? configure = null) =>
+        StartAsync(builder =>
+        {
+            configure?.Invoke(builder);
+            builder.AddProbe();
+        }, map: app => app.MapProbe());
+
+    public static async Task<RunningHost> StartAsync(Action<WebApplicationBuilder>? configure = null, string? dataDir = null, Action<WebApplication>? map = null)
     {
         dataDir ??= NewDataDir();
         WebApplication? app = null;
         try
         {
-            app = PlatformHost.Build(new HostSettings(GrpcPort: 0, HttpPort: 0, DataDir: dataDir), configure);
+            app = PlatformHost.Build(new HostSettings(GrpcPort: 0, HttpPort: 0, DataDir: dataDir), configure, map);
             await app.StartAsync();
             return new RunningHost(app, dataDir);
         }
         catch
         {
-            // Build disposes what it opened when it fails; a failed start leaves the app to us.
             if (app is not null)
             {
                 await app.DisposeAsync();

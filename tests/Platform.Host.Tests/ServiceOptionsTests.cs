@@ -6,17 +6,16 @@ namespace Platform.Host.Tests;
 public sealed class ServiceOptionsTests
 {
     [Fact]
-    public void Renaming_the_service_for_telemetry_keeps_its_database_file_name()
+    public void Renaming_the_service_for_telemetry_keeps_its_name_in_the_cluster()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Courtyard:ServiceName"] = "councils",
-            ["OTEL_SERVICE_NAME"] = "councils-canary",
+            ["OTEL_SERVICE_NAME"] = "platform-canary",
         }).Build();
 
-        var options = ServiceOptions.From(configuration);
+        var options = ServiceOptions.From(configuration, PlatformHost.ServiceName);
 
-        Assert.Equal("councils", options.ServiceName);          // names councils.db: the data stays where it was
-        Assert.Equal("councils-canary", options.TelemetryName); // what dashboards show
+        Assert.Equal("platform", options.ServiceName);           // the Orleans ServiceId: the cluster stays the same
+        Assert.Equal("platform-canary", options.TelemetryName);   // what dashboards show
     }
 }

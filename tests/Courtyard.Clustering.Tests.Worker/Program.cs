@@ -1,0 +1,27 @@
+// One process of the clustering tests' service, hosted as every Courtyard service is. Configuration comes from the
+// environment (Courtyard__*, ConnectionStrings__clustertest). When it serves, it prints one JSON line:
+//   {"grpc":"http://127.0.0.1:N","silo":"127.0.0.1:M","durable":false}
+// ("durable": whether the grain storage keeps state across processes, i.e. is not Orleans' in-memory stand-in).
+using System.Text.Json;
+using Courtyard.Clustering.Tests.Worker;
+using Courtyard.ServiceDefaults;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Runtime;
+using Orleans.Storage;
+
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.AddServiceDefaults("clustertest");
+builder.AddServiceStorage("clustertest");
+var app = builder.Build();
+app.MapServiceDefaults();
+app.MapGrpcService<CounterService>();
+await app.StartAsync();
+
+var grainStorage = app.Services.GetRequiredKeyedService<IGrainStorage>("clustertest");
+Console.WriteLine(JsonSerializer.Serialize(new
+{
+    grpc = app.Services.GetRequiredService<ServiceEndpoints>().GrpcAddress.ToString().TrimEnd('/'),
+    silo = app.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress.Endpoint.ToString(),
+    durable = grainStorage.GetType().Name != "MemoryGrainStorage",
+}));
+await app.WaitForShutdownAsync();

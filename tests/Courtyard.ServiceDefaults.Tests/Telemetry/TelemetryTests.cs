@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Net;
+using Courtyard.Interop.V1;
+using Courtyard.ServiceDefaults.Tests.Grpc;
+using Courtyard.ServiceDefaults.Tests.Orleans;
+using Courtyard.Testing;
+using OpenTelemetry.Trace;
+
+namespace Courtyard.ServiceDefaults.Tests.Telemetry;
+
+/// <summary>What an operator gets from every service without configuring anything: Prometheus metrics and connected traces.</summary>
+public sealed class TelemetryTests
+{
+    [Fact]
+    public async Task Without_a_receiver_no_spans_are_recorded_and_with_an_OTLP_endpoint_they_are()
+    {
+        await using var quiet = await InteropTestServer.StartAsync();
+        await using var exporting = await InteropTestServer.StartAsync(new() { [ServiceTelemetryExtensions.OtlpEndpointVariable] = "http://127.0.0.1:4317" });
+
+        Assert.Null(quiet.Services.GetService(typeof(TracerProvider)));
+        Assert.NotNull(exporting.Services.GetService(typeof(TracerProvider)));
+    }
+
+    [Fact]
+    public async Task Metrics_are_scrapeable_in_Prometheus_format_on_the_HTTP_port()
+    {
+        await using var host = await InteropTestServer.StartAsync<GrainInteropService>(configure: builder => builder.AddServiceStorage("probe"));
+        await host.Client.EchoAsync(new EchoRequest { Text = "count" });
+        using var http = new HttpClient();
+
+        string text = "";
+        await Eventually.HoldsAsync(async () =>
+        {
+            using var response = await http.GetAsync(new Uri(host.HttpAddress, "/metrics"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            text = await response.Content.ReadAsStringAsync();
+            return text.Contains("http_server_request_duration_seconds_bucket", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(20), "the scrape shows the request duration histogram");
+
+        Assert.Contains("/courtyard.interop.v1.Interop/Echo", text);   // gRPC calls are ASP.NET Core requests, by route
+        Assert.Contains("kestrel_", text);
+        Assert.Contains("orleans_", text);
+        Assert.Contains("dotnet_", text);                                 // runtime: GC, thread pool
+    }
+
+    /// <summary>
+    /// The first half of issue 7 §4's trace. Once Courtyard.Storage's grain storage and Courtyard.Events.Hosting are
+    /// plugged in, the whole trace is asserted the same way: a handler → grain → WriteStateAsync (storage span) → the
+    /// outbox relay's publish → the consumer's handler (through the event's traceparent), all one TraceId.
+    /// </summary>
+    [Fact]
+    public async Task A_gRPC_call_and_the_grain_call_it_makes_are_one_trace()
+    {
+        var spans = new List<Activity>();
+        await using var host = await InteropTestServer.StartAsync<GrainInteropService>(new() { [ServiceTelemetryExtensions.TracingKey] = "true" }, builder =>
+        {
+            builder.AddServiceStorage("probe");
+            builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(spans));
+        });
+
+        await host.Client.EchoAsync(new EchoRequest { Text = "traced" });
+
+        Activity? server = null;
+        Activity? grainCall = null;
+        await Eventually.HoldsAsync(() =>
+        {
+            lock (spans)
+            {
+                server = spans.FirstOrDefault(s => s.Kind == ActivityKind.Server && s.DisplayName.Contains("Interop/Echo", StringComparison.Ordinal));
+                grainCall = spans.FirstOrDefault(s => s.Source.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal)
+                    && s.DisplayName.Contains(nameof(IProbeGrain.Increment), StringComparison.Ordinal));
+            }
+            return server is not null && grainCall is not null;
+        }, TimeSpan.FromSeconds(20), "the exporter received the gRPC server span and the grain call span");
+
+        Assert.Equal(server!.TraceId, grainCall!.TraceId);
+        Assert.Equal("0", server.GetTagItem("grpc.status_code")?.ToString() ?? server.GetTagItem("rpc.grpc.status_code")?.ToString());
+    }
+}
