@@ -75,6 +75,8 @@ public static class EventBusServiceCollectionExtensions
         services.AddSingleton(sp => new EventBusRegistry(sp, sp.GetServices<HostedEventBus>()));
         services.AddSingleton<EventAdminService>();
         services.AddSingleton<IEventTransport>(sp => CreateTransport(sp.GetService<IConfiguration>(), sp));
+        // Readiness: a host whose broker is unreachable cannot deliver its events ("ready" is ServiceDefaults' readiness tag).
+        services.AddHealthChecks().AddCheck<BrokerHealthCheck>("broker", tags: [BrokerHealthCheck.ReadinessTag]);
         services.AddGrpc();
         services.AddDaprClient();
         // Dapr calls the app with its app token in dapr-api-token; the "Dapr" policy on the event routes checks it.

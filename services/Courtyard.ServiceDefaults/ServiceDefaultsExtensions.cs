@@ -1,3 +1,4 @@
+using Courtyard.Events.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -14,7 +15,7 @@ namespace Courtyard.ServiceDefaults;
 /// builder.AddServiceStorage("councils");    // the Orleans silo and the service's grain storage
 /// builder.AddCouncils();                    // the service's own: grains, gRPC services, events
 /// var app = builder.Build();
-/// app.MapServiceDefaults();                 // health (gRPC and /healthz), reflection, /metrics
+/// app.MapServiceDefaults();                 // health (gRPC and /healthz), reflection, /metrics, EventAdmin
 /// app.MapCouncils();
 /// app.Run();
 /// </code>
@@ -87,9 +88,12 @@ public static class ServiceDefaultsExtensions
         app.MapServiceGrpc();
         app.MapServiceHealthChecks();
         app.MapServiceTelemetry();
-        // EVENTS PLUG-IN (Courtyard.Events.Hosting): the Dapr callbacks (UseCloudEvents, MapSubscribeHandler, the topic
-        // routes) and the EventAdmin gRPC service are mapped here once events are merged, e.g. app.MapEventBus(). Its
-        // AddEventBus registers the "broker" health check with ServiceHealthChecks.ReadyTag, which readiness then includes.
+        // Integration events (Courtyard.Events.Hosting), when a service added an event bus: EventAdmin, and with the Dapr
+        // transport Dapr's subscription routes on the HTTP/1.1 port. AddEventBus registered the "broker" readiness check.
+        if (app.Services.GetService<Courtyard.Events.Hosting.EventBusRegistry>() is not null)
+        {
+            app.MapEventBus();
+        }
         return app;
     }
 }

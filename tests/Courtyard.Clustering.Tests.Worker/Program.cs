@@ -1,12 +1,13 @@
 // One process of the clustering tests' service, hosted as every Courtyard service is. Configuration comes from the
 // environment (Courtyard__*, ConnectionStrings__clustertest). When it serves, it prints one JSON line:
 //   {"grpc":"http://127.0.0.1:N","silo":"127.0.0.1:M","durable":false}
-// ("durable": whether the grain storage keeps state across processes, i.e. is not Orleans' in-memory stand-in).
+// ("durable": whether the grain storage is Courtyard.Storage's, which keeps state across processes).
 using System.Text.Json;
 using Courtyard.Clustering.Tests.Worker;
 using Courtyard.ServiceDefaults;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime;
+using Courtyard.Storage;
 using Orleans.Storage;
 
 var builder = WebApplication.CreateSlimBuilder(args);
@@ -22,6 +23,6 @@ Console.WriteLine(JsonSerializer.Serialize(new
 {
     grpc = app.Services.GetRequiredService<ServiceEndpoints>().GrpcAddress.ToString().TrimEnd('/'),
     silo = app.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress.Endpoint.ToString(),
-    durable = grainStorage.GetType().Name != "MemoryGrainStorage",
+    durable = grainStorage is CourtyardGrainStorage,
 }));
 await app.WaitForShutdownAsync();

@@ -53,6 +53,12 @@ public interface IEventTransport : IAsyncDisposable
     string Name { get; }
 
     /// <summary>
+    /// Whether the transport can carry events now (readiness): a RabbitMQ connection is open. In-process always can; so
+    /// does Dapr, whose sidecar is supervised beside the app and whose refusals the relay retries.
+    /// </summary>
+    bool IsConnected => true;
+
+    /// <summary>
     /// Publishes <paramref name="events"/> in order. Transport failures are reported in the result, not thrown
     /// (only cancellation throws). Events after the first failure of a courtyard may or may not have gone out.
     /// </summary>

@@ -83,6 +83,9 @@ public sealed class RabbitMqTransport : IEventTransport
 
     public RabbitMqTransportOptions Options => options;
 
+    /// <summary>The connection is open (it recovers by itself after the broker comes back).</summary>
+    public bool IsConnected => connection is { IsOpen: true };
+
     public static string QueueName(string exchange, string consumer, string topic) => $"{exchange}.{consumer}.{topic}";
 
     public async Task<PublishResult> PublishAsync(IReadOnlyList<OutgoingEvent> events, CancellationToken cancellationToken)

@@ -21,6 +21,8 @@ internal sealed partial class ServerErrorInterceptor(ILogger<ServerErrorIntercep
 {
     public const string ConflictMessage = "数据刚被其他操作修改，请重试。The record was changed by another request; please retry.";
     public const string UnavailableMessage = "服务暂时不可用，请稍后重试。The service is briefly unavailable; please try again shortly.";
+    public const string OutcomeUnknownMessage =
+        "数据库连接中断，此次操作可能已生效也可能未生效；请用同一请求重试。The database connection dropped; the request may or may not have taken effect — retry it with the same request id.";
     public const string BusyMessage = "系统繁忙，请稍后重试。The service did not answer in time; please try again shortly.";
     public const string InternalMessagePrefix = "服务器内部错误，请稍后重试。The server failed to handle the request; please try again later.";
     public const string MalformedMessage = "请求格式有误，无法读取。The request is malformed and could not be read.";
@@ -95,6 +97,9 @@ internal sealed partial class ServerErrorInterceptor(ILogger<ServerErrorIntercep
             case InconsistentStateException:
                 LogConflict(logger, context.Method, e.Message);
                 return new RpcException(new Status(StatusCode.Aborted, ConflictMessage));
+            case Courtyard.Storage.StorageOutcomeUnknownException:
+                LogUnavailable(logger, context.Method, e.GetType().Name, e.Message);
+                return new RpcException(new Status(StatusCode.Unavailable, OutcomeUnknownMessage));
             case SiloUnavailableException or OrleansMessageRejectionException:
                 LogUnavailable(logger, context.Method, e.GetType().Name, e.Message);
                 return new RpcException(new Status(StatusCode.Unavailable, UnavailableMessage));

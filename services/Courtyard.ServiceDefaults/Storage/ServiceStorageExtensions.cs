@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orleans.Hosting;
 
 namespace Courtyard.ServiceDefaults;
 
@@ -37,27 +38,24 @@ public static class ServiceStorageExtensions
         var service = builder.Services.Select(d => d.ImplementationInstance).OfType<ServiceOptions>().First();
         var settings = StorageSettings.From(builder.Configuration, name, service.DataDir);
         builder.Services.AddSingleton(settings);
-        builder.Services.AddKeyedSingleton<IStorageProvider>(name, (_, _) => Open(settings));
+        // Courtyard.Storage's Orleans plug-ins: the keyed provider, and Orleans grain storage of the same name over it.
+        builder.Services.AddCourtyardGrainStorage(name, _ => Open(settings));
         builder.Services.TryAddEnumerableHostedService<ServiceStorageStartup>();
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
             $"storage:{name}", services => new StorageHealthCheck(services.GetRequiredKeyedService<IStorageProvider>(name)),
             failureStatus: null, tags: [ServiceHealthChecks.ReadyTag]));
-        builder.UseOrleans(silo => AddGrainStorage(silo, name));
         return builder;
     }
 
-    // ───── STORAGE PLUG-IN ─────
-    // Until Courtyard.Storage's Orleans providers are merged, Orleans' in-memory grain storage and reminders stand in for
-    // them (state is lost when a process ends). When they land, these two methods become:
-    //   silo.AddCourtyardGrainStorage(name, services => services.GetRequiredKeyedService<IStorageProvider>(name));
-    //   silo.AddCourtyardReminders();
-    // and tests/Courtyard.Clustering.Tests flips GrainStorageIsDurable to true.
-
-    private static void AddGrainStorage(Orleans.Hosting.ISiloBuilder silo, string name) => silo.AddMemoryGrainStorage(name);
-
-    internal static void AddReminderTable(Orleans.Hosting.ISiloBuilder silo) => silo.UseInMemoryReminderService();
-
-    // ───── end of STORAGE PLUG-IN ─────
+    /// <summary>
+    /// What every silo gets once, whatever storages it holds: durable reminders kept in the service storages (each grain
+    /// in its own service's database) and the CustomStorage log-consistency provider for JournaledGrains on our journal.
+    /// </summary>
+    internal static void AddSiloWideStorage(ISiloBuilder silo)
+    {
+        silo.AddCourtyardReminders();
+        silo.AddCourtyardJournal();
+    }
 
     private static IStorageProvider Open(StorageSettings settings)
     {
