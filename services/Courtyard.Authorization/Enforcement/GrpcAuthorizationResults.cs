@@ -37,6 +37,7 @@ public sealed class GrpcAuthorizationResults : IAuthorizationMiddlewareResultHan
         response.ContentType = "application/grpc";
         response.Headers["grpc-status"] = ((int)code).ToString(System.Globalization.CultureInfo.InvariantCulture);
         response.Headers["grpc-message"] = PercentEncode(message);
+        response.Headers[RpcAccessInterceptor.DecisionTrailer] = code == Grpc.Core.StatusCode.Unauthenticated ? "unauthenticated" : "denied";
         return Task.CompletedTask;
     }
 

@@ -13,6 +13,12 @@ namespace Courtyard.Authorization.Enforcement;
 /// </summary>
 public sealed class RpcAccessInterceptor(RpcAccessRegistry registry, IAuthorizationService authorization) : Interceptor
 {
+    /// <summary>
+    /// Trailer set on every call that authorization stopped: <c>unauthenticated</c>, <c>denied</c> or <c>undeclared</c>. A
+    /// handler's own UNAUTHENTICATED (a wrong password) has none, so tests can tell the two apart.
+    /// </summary>
+    public const string DecisionTrailer = "courtyard-access";
+
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation)
     {
@@ -46,8 +52,8 @@ public sealed class RpcAccessInterceptor(RpcAccessRegistry registry, IAuthorizat
         var decision = registry.Find(context.Method);
         if (!decision.Declared)
         {
-            throw new RpcException(new Status(StatusCode.PermissionDenied,
-                $"此接口未声明访问规则，已拒绝。Permission denied: {context.Method} has no declared access rule."));
+            throw Refused(StatusCode.PermissionDenied, "undeclared",
+                $"此接口未声明访问规则，已拒绝。Permission denied: {context.Method} has no declared access rule.");
         }
         if (decision.Anonymous)
         {
@@ -56,7 +62,7 @@ public sealed class RpcAccessInterceptor(RpcAccessRegistry registry, IAuthorizat
         var user = context.GetHttpContext().User;
         if (CourtyardCaller.From(user) is null)
         {
-            throw new RpcException(new Status(StatusCode.Unauthenticated, GrpcAuthorizationResults.SignInMessage));
+            throw Refused(StatusCode.Unauthenticated, "unauthenticated", GrpcAuthorizationResults.SignInMessage);
         }
         var rule = decision.Rule!;
         if (rule.Kind == RpcAccessKind.SignedIn)
@@ -65,13 +71,16 @@ public sealed class RpcAccessInterceptor(RpcAccessRegistry registry, IAuthorizat
         }
         if (request is not Google.Protobuf.IMessage message)
         {
-            throw new RpcException(new Status(StatusCode.PermissionDenied, $"无法判断访问范围。Permission denied: {context.Method} has no request to scope."));
+            throw Refused(StatusCode.PermissionDenied, "denied", $"无法判断访问范围。Permission denied: {context.Method} has no request to scope.");
         }
         var result = await authorization.AuthorizeAsync(user, new RpcRequestResource(message), new RpcAccessRequirement(rule));
         if (!result.Succeeded)
         {
             string reason = result.Failure?.FailureReasons.FirstOrDefault()?.Message ?? "无权操作。Permission denied.";
-            throw new RpcException(new Status(StatusCode.PermissionDenied, reason));
+            throw Refused(StatusCode.PermissionDenied, "denied", reason);
         }
     }
+
+    private static RpcException Refused(StatusCode code, string decision, string message) =>
+        new(new Status(code, message), new Metadata { { DecisionTrailer, decision } });
 }

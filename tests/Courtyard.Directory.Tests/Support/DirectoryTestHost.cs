@@ -1,0 +1,155 @@
+using System.Net;
+using System.Net.Sockets;
+using Courtyard.Directory.V1;
+using Courtyard.Testing.Authorization;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Storage;
+using DirectoryContract = Courtyard.Directory.V1.Directory;
+
+namespace Courtyard.Directory.Tests.Support;
+
+/// <summary>Which grain storage the test host runs on. SQLite and PostgreSQL join when Courtyard.Storage's Orleans provider lands.</summary>
+public enum TestStorage
+{
+    Memory,
+}
+
+/// <summary>
+/// Directory as it runs for real, in-process: a WebApplication on Kestrel (h2c port for gRPC, HTTP/1.1 port for the key
+/// set), an Orleans silo with localhost clustering, Courtyard authorization, signing key and first admin from
+/// configuration. Tests call it through Grpc.Net.Client.
+/// </summary>
+public sealed class DirectoryTestHost : IAsyncDisposable
+{
+    public const string AdminLogin = "admin";
+    public const string AdminPassword = "admin-password-1";
+
+    private readonly WebApplication app;
+    private readonly string dataDir;
+
+    private DirectoryTestHost(WebApplication app, TestTokens tokens, string dataDir, Uri grpc, Uri http)
+    {
+        this.app = app;
+        this.dataDir = dataDir;
+        Tokens = tokens;
+        GrpcAddress = grpc;
+        HttpAddress = http;
+        Channel = GrpcChannel.ForAddress(grpc);
+    }
+
+    public TestTokens Tokens { get; }
+    public Uri GrpcAddress { get; }
+    public Uri HttpAddress { get; }
+    public GrpcChannel Channel { get; }
+    public IServiceProvider Services => app.Services;
+    public IGrainFactory Grains => app.Services.GetRequiredService<IGrainFactory>();
+    public RecordingGrainStorage Storage => (RecordingGrainStorage)app.Services.GetRequiredKeyedService<IGrainStorage>(DirectoryOptions.ServiceName);
+
+    public DirectoryContract.DirectoryClient Client() => new(Channel);
+
+    public static Metadata Bearer(string token) => new() { { "authorization", "Bearer " + token } };
+
+    public static async Task<DirectoryTestHost> StartAsync(
+        IDictionary<string, string?>? settings = null, TimeProvider? time = null, TestStorage storage = TestStorage.Memory)
+    {
+        var tokens = new TestTokens("test-key-1");
+        string dataDir = Path.Combine(Path.GetTempPath(), "courtyard-directory-tests", Guid.NewGuid().ToString("N"));
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Development });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Courtyard:DataDir"] = dataDir,
+            ["Directory:Signing:Keys:0:KeyId"] = tokens.KeyId,
+            ["Directory:Signing:Keys:0:PrivateKeyPem"] = tokens.PrivateKeyPem,
+            ["Directory:Bootstrap:AdminLogin"] = AdminLogin,
+            ["Directory:Bootstrap:AdminPassword"] = AdminPassword,
+            ["Directory:SignIn:FirstDelay"] = "00:00:00.050",
+            ["Directory:SignIn:MaxDelay"] = "00:00:00.200",
+            ["Directory:Throttle:FailuresPerClient"] = "100000",
+        });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+        builder.Logging.ClearProviders().AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
+        ListenOptions? grpcListen = null, httpListen = null;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                grpcListen = listen;
+            });
+            kestrel.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                httpListen = listen;
+            });
+        });
+        if (time is not null)
+        {
+            builder.Services.AddSingleton(time);
+        }
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(FreePort(), FreePort(), serviceId: "directory-tests", clusterId: Guid.NewGuid().ToString("N"));
+            ConfigureStorage(silo, storage);
+        });
+        builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<RefusalInterceptor>());
+        builder.AddDirectory();
+        var app = builder.Build();
+        app.MapDirectory();
+        await app.StartAsync();
+        return new DirectoryTestHost(app, tokens, dataDir,
+            new Uri($"http://{grpcListen!.IPEndPoint}"), new Uri($"http://{httpListen!.IPEndPoint}"));
+    }
+
+    /// <summary>The "directory" grain storage: the one parameter that differs between storage runs.</summary>
+    private static void ConfigureStorage(ISiloBuilder silo, TestStorage storage)
+    {
+        switch (storage)
+        {
+            case TestStorage.Memory:
+                silo.AddMemoryGrainStorage("directory-memory");
+                silo.Services.AddKeyedSingleton<IGrainStorage>(DirectoryOptions.ServiceName, (services, _) =>
+                    new RecordingGrainStorage(services.GetRequiredKeyedService<IGrainStorage>("directory-memory")));
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(storage), storage, null);
+        }
+    }
+
+    /// <summary>Signs in through the API and returns the access token.</summary>
+    public async Task<string> SignInAsync(string login, string password) =>
+        (await Client().SignInAsync(new SignInRequest { Login = login, Password = password })).AccessToken;
+
+    public Task<string> SignInAdminAsync() => SignInAsync(AdminLogin, AdminPassword);
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        await app.StopAsync();
+        await app.DisposeAsync();
+        try
+        {
+            System.IO.Directory.Delete(dataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
