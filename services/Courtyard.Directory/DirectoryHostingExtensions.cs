@@ -28,7 +28,7 @@ public static class DirectoryHostingExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
         services.AddOptions<DirectoryOptions>().Bind(builder.Configuration.GetSection(DirectoryOptions.Section));
-        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddKeyedSingleton(DirectoryOptions.ServiceName, TimeProvider.System);
         services.AddSingleton<SigningKeyRing>();
         services.AddSingleton<ISigningKeySource>(sp => sp.GetRequiredService<SigningKeyRing>());
         services.AddSingleton<ITerritoryPlacements, DirectoryTerritoryPlacements>();

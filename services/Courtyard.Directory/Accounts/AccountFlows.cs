@@ -32,6 +32,21 @@ public sealed class AccountFlows(IGrainFactory grains, AccessTokenIssuer tokens,
             throttle.RecordFailure(client);
             throw;
         }
+        var invitation = grains.GetGrain<IInvitationGrain>(InvitationCode.Parse(request.Code)!.LookupId);
+        try
+        {
+            return await JoinAsync(request, target, invitation, client);
+        }
+        catch (RequestRefusedException)
+        {
+            // Nothing was redeemed: the person may correct the form and try again with the same code.
+            await invitation.ReleaseAsync(request.RequestId);
+            throw;
+        }
+    }
+
+    private async Task<RedeemInvitationResponse> JoinAsync(RedeemInvitationRequest request, InvitationTarget target, IInvitationGrain invitation, string client)
+    {
         string login = Logins.Require(request.Login);
         string name = Refusals.RequireName(request.DisplayName, "姓名", "name", 50);
         var loginGrain = grains.GetGrain<ILoginGrain>(login);
@@ -62,7 +77,7 @@ public sealed class AccountFlows(IGrainFactory grains, AccessTokenIssuer tokens,
         var resident = await grains.GetGrain<ICourtyardRollGrain>(target.CourtyardId).JoinAsync(new JoinCommand(
             request.RequestId, target.HouseholdId, Logins.NormalizePhone(login) ?? "", name, request.Relation, owner));
         await account.LinkResidentAsync(resident.Id, target.CourtyardId);
-        await grains.GetGrain<IInvitationGrain>(InvitationCode.Parse(request.Code)!.LookupId).CompleteAsync(request.RequestId, owner);
+        await invitation.CompleteAsync(request.RequestId, owner);
         // The token is issued after the residency is linked, so it already says where the person lives.
         return new RedeemInvitationResponse
         {

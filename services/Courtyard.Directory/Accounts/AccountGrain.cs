@@ -44,7 +44,7 @@ public interface IAccountGrain : IGrainWithStringKey
 internal sealed class AccountGrain(
     [PersistentState("account", DirectoryOptions.ServiceName)] IPersistentState<AccountState> state,
     IOptions<DirectoryOptions> options,
-    TimeProvider time) : Grain, IAccountGrain
+    [FromKeyedServices(DirectoryOptions.ServiceName)] TimeProvider time) : Grain, IAccountGrain
 {
     private const int MaxSessions = 20;
 

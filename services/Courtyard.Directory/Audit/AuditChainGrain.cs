@@ -55,7 +55,7 @@ public static class AuditJournal
 [GrainType("directory.audit_chain")]
 [StorageProvider(ProviderName = DirectoryOptions.ServiceName)]
 [LogConsistencyProvider(ProviderName = AuditJournal.ProviderName)]
-internal sealed class AuditChainGrain(TimeProvider time) : JournaledGrain<AuditChainView, AuditRecord>, IAuditChainGrain
+internal sealed class AuditChainGrain([FromKeyedServices(DirectoryOptions.ServiceName)] TimeProvider time) : JournaledGrain<AuditChainView, AuditRecord>, IAuditChainGrain
 {
     public async Task<long> AppendAsync(AuditFact fact)
     {

@@ -37,12 +37,15 @@ public interface IInvitationGrain : IGrainWithStringKey
 
     /// <summary>Marks the code used by the account the claiming request created.</summary>
     Task CompleteAsync(string requestId, string accountId);
+
+    /// <summary>Frees the code again after the claiming request was refused (a wrong relation, a taken login): it may try again.</summary>
+    Task ReleaseAsync(string requestId);
 }
 
 [GrainType("directory.invitation")]
 internal sealed class InvitationGrain(
     [PersistentState("invitation", DirectoryOptions.ServiceName)] IPersistentState<InvitationState> state,
-    TimeProvider time) : Grain, IInvitationGrain
+    [FromKeyedServices(DirectoryOptions.ServiceName)] TimeProvider time) : Grain, IInvitationGrain
 {
     /// <summary>A claim not completed by then (the redeeming request gave up) frees the code again.</summary>
     private static readonly TimeSpan ClaimHold = TimeSpan.FromMinutes(10);
@@ -97,6 +100,16 @@ internal sealed class InvitationGrain(
         }
         State.RedeemedAt = time.GetUtcNow();
         State.RedeemedByAccount = accountId;
+        await state.WriteStateAsync();
+    }
+
+    public async Task ReleaseAsync(string requestId)
+    {
+        if (State.ClaimedBy != requestId || State.RedeemedAt is not null)
+        {
+            return;
+        }
+        State.ClaimedBy = "";
         await state.WriteStateAsync();
     }
 

@@ -9,7 +9,7 @@ using QRCoder;
 namespace Courtyard.Directory.Invitations;
 
 /// <summary>Issues invitation codes and renders what a printed slip shows, QR code included (QRCoder, PNG).</summary>
-public sealed class InvitationSlips(IGrainFactory grains, IOptions<DirectoryOptions> options, TimeProvider time)
+public sealed class InvitationSlips(IGrainFactory grains, IOptions<DirectoryOptions> options, [FromKeyedServices(DirectoryOptions.ServiceName)] TimeProvider time)
 {
     private const int MaxDraws = 8;
 

@@ -51,7 +51,7 @@ public interface ICourtyardRollGrain : IGrainWithStringKey
 [GrainType("directory.courtyard_roll")]
 internal sealed class CourtyardRollGrain(
     [PersistentState("roll", DirectoryOptions.ServiceName)] IPersistentState<CourtyardRollState> state,
-    TimeProvider time) : Grain, ICourtyardRollGrain
+    [FromKeyedServices(DirectoryOptions.ServiceName)] TimeProvider time) : Grain, ICourtyardRollGrain
 {
     private readonly Dictionary<HouseholdKey, string> byDoor = [];
 

@@ -56,7 +56,7 @@ public interface ITerritoryNodeGrain : IGrainWithStringKey
 [GrainType("directory.territory_node")]
 internal sealed class TerritoryNodeGrain(
     [PersistentState("territory_node", DirectoryOptions.ServiceName)] IPersistentState<TerritoryNodeState> state,
-    TimeProvider time) : Grain, ITerritoryNodeGrain
+    [FromKeyedServices(DirectoryOptions.ServiceName)] TimeProvider time) : Grain, ITerritoryNodeGrain
 {
     /// <summary>The root's key: its children are the streets; platform admins are granted here.</summary>
     public const string Root = DirectoryIds.PlatformChain;

@@ -14,7 +14,7 @@ namespace Courtyard.Directory.Tokens;
 /// on the rolls (resident, and household representative where it is one), and signs an access token with the ring's
 /// current key. Roles are read afresh at every sign-in and refresh, so a revoked role ends within one token lifetime.
 /// </summary>
-public sealed class AccessTokenIssuer(IGrainFactory grains, SigningKeyRing keys, TokenOptions tokenOptions, IOptions<DirectoryOptions> options, TimeProvider time)
+public sealed class AccessTokenIssuer(IGrainFactory grains, SigningKeyRing keys, TokenOptions tokenOptions, IOptions<DirectoryOptions> options, [FromKeyedServices(DirectoryOptions.ServiceName)] TimeProvider time)
 {
     public async Task<TokenResponse> IssueAsync(SignedIn signedIn)
     {

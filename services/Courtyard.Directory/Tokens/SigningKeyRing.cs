@@ -28,7 +28,7 @@ public sealed class SigningKeyRing : ISigningKeySource
     private readonly string? keyFile;
     private List<RingKey> keys;
 
-    public SigningKeyRing(IOptions<DirectoryOptions> options, IConfiguration configuration, TimeProvider time, ILogger<SigningKeyRing> logger)
+    public SigningKeyRing(IOptions<DirectoryOptions> options, IConfiguration configuration, [FromKeyedServices(DirectoryOptions.ServiceName)] TimeProvider time, ILogger<SigningKeyRing> logger)
     {
         settings = options.Value.Signing;
         this.time = time;

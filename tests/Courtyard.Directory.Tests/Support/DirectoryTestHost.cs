@@ -95,7 +95,8 @@ public sealed class DirectoryTestHost : IAsyncDisposable
         });
         if (time is not null)
         {
-            builder.Services.AddSingleton(time);
+            // Directory's clock only: Orleans keeps the real one for its own timers.
+            builder.Services.AddKeyedSingleton(DirectoryOptions.ServiceName, time);
         }
         builder.UseOrleans(silo =>
         {
@@ -117,7 +118,10 @@ public sealed class DirectoryTestHost : IAsyncDisposable
         switch (storage)
         {
             case TestStorage.Memory:
-                silo.AddMemoryGrainStorage("directory-memory");
+                // Orleans' own binary format ([Id] members only), as our storage will store states; the memory provider's
+                // default JSON would also write the pending effects, which are not state.
+                silo.AddMemoryGrainStorage("directory-memory", options => options.Configure<Orleans.Serialization.Serializer>(
+                    (memory, serializer) => memory.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer)));
                 silo.Services.AddKeyedSingleton<IGrainStorage>(DirectoryOptions.ServiceName, (services, _) =>
                     new RecordingGrainStorage(services.GetRequiredKeyedService<IGrainStorage>("directory-memory")));
                 break;
