@@ -35,10 +35,13 @@ public sealed class DirectoryTestHost : IAsyncDisposable
     private readonly WebApplication app;
     private readonly string dataDir;
 
-    private DirectoryTestHost(WebApplication app, TestTokens tokens, string dataDir, Uri grpc, Uri http)
+    private readonly bool ownsDataDir;
+
+    private DirectoryTestHost(WebApplication app, TestTokens tokens, string dataDir, bool ownsDataDir, Uri grpc, Uri http)
     {
         this.app = app;
         this.dataDir = dataDir;
+        this.ownsDataDir = ownsDataDir;
         Tokens = tokens;
         GrpcAddress = grpc;
         HttpAddress = http;
@@ -57,23 +60,33 @@ public sealed class DirectoryTestHost : IAsyncDisposable
 
     public static Metadata Bearer(string token) => new() { { "authorization", "Bearer " + token } };
 
+    /// <param name="settings">Configuration on top of the defaults below.</param>
+    /// <param name="time">Directory's clock (Orleans keeps the real one).</param>
+    /// <param name="dataDir">A data folder the test keeps (and removes) itself; by default a fresh one removed on dispose.</param>
+    /// <param name="signingKeyFromConfiguration">False: no configured key, so Directory keeps its key file in the data folder.</param>
     public static async Task<DirectoryTestHost> StartAsync(
-        IDictionary<string, string?>? settings = null, TimeProvider? time = null, TestStorage storage = TestStorage.Memory)
+        IDictionary<string, string?>? settings = null, TimeProvider? time = null, TestStorage storage = TestStorage.Memory,
+        string? dataDir = null, bool signingKeyFromConfiguration = true)
     {
         var tokens = new TestTokens("test-key-1");
-        string dataDir = Path.Combine(Path.GetTempPath(), "courtyard-directory-tests", Guid.NewGuid().ToString("N"));
+        bool ownsDataDir = dataDir is null;
+        dataDir ??= Path.Combine(Path.GetTempPath(), "courtyard-directory-tests", Guid.NewGuid().ToString("N"));
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Development });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var defaults = new Dictionary<string, string?>
         {
             ["Courtyard:DataDir"] = dataDir,
-            ["Directory:Signing:Keys:0:KeyId"] = tokens.KeyId,
-            ["Directory:Signing:Keys:0:PrivateKeyPem"] = tokens.PrivateKeyPem,
             ["Directory:Bootstrap:AdminLogin"] = AdminLogin,
             ["Directory:Bootstrap:AdminPassword"] = AdminPassword,
             ["Directory:SignIn:FirstDelay"] = "00:00:00.050",
             ["Directory:SignIn:MaxDelay"] = "00:00:00.200",
             ["Directory:Throttle:FailuresPerClient"] = "100000",
-        });
+        };
+        if (signingKeyFromConfiguration)
+        {
+            defaults["Directory:Signing:Keys:0:KeyId"] = tokens.KeyId;
+            defaults["Directory:Signing:Keys:0:PrivateKeyPem"] = tokens.PrivateKeyPem;
+        }
+        builder.Configuration.AddInMemoryCollection(defaults);
         if (settings is not null)
         {
             builder.Configuration.AddInMemoryCollection(settings);
@@ -108,7 +121,7 @@ public sealed class DirectoryTestHost : IAsyncDisposable
         var app = builder.Build();
         app.MapDirectory();
         await app.StartAsync();
-        return new DirectoryTestHost(app, tokens, dataDir,
+        return new DirectoryTestHost(app, tokens, dataDir, ownsDataDir,
             new Uri($"http://{grpcListen!.IPEndPoint}"), new Uri($"http://{httpListen!.IPEndPoint}"));
     }
 
@@ -141,6 +154,10 @@ public sealed class DirectoryTestHost : IAsyncDisposable
         Channel.Dispose();
         await app.StopAsync();
         await app.DisposeAsync();
+        if (!ownsDataDir)
+        {
+            return;
+        }
         try
         {
             System.IO.Directory.Delete(dataDir, recursive: true);
