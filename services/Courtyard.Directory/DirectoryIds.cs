@@ -31,8 +31,6 @@ public static class DirectoryIds
         return prefix + Encode(digest.AsSpan(0, 8));
     }
 
-    public static string NewAccount() => Account + Encode(RandomNumberGenerator.GetBytes(10));
-
     public static string HouseholdOf(string courtyardId, int number) => $"{Household}{KeyOf(courtyardId)}.{number}";
 
     public static string ResidentOf(string courtyardId, int number) => $"{Resident}{KeyOf(courtyardId)}.{number}";

@@ -43,6 +43,7 @@ public static class AuthorizationServiceCollectionExtensions
                 .RequireClaim(CourtyardClaimTypes.Subject));
 
         services.AddGrpc(grpc => grpc.Interceptors.Add<RpcAccessInterceptor>());
+        services.AddHostedService<AuthorizationStartupCheck>();
         return builder;
     }
 
@@ -92,4 +93,22 @@ public static class AuthorizationServiceCollectionExtensions
                 "to Directory's HTTP address, where it publishes the keys that sign access tokens.");
         }
     }
+}
+
+/// <summary>Fails the start, saying what is missing, rather than the first scoped call.</summary>
+internal sealed class AuthorizationStartupCheck(IServiceProvider services) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (services.GetService<Courtyard.Authorization.Territory.ITerritoryPlacements>() is null)
+        {
+            throw new InvalidOperationException(
+                "缺少 ITerritoryPlacements：服务需要知道每个院落所属的社区和街道才能判断权限。\n" +
+                "No ITerritoryPlacements is registered: authorization must know each courtyard's community and street. " +
+                "Register the service's copy kept from Directory's TerritoryNodeCreated events (services/Courtyard.Authorization/README.md).");
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
