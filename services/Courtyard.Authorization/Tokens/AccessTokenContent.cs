@@ -6,7 +6,7 @@ namespace Courtyard.Authorization.Tokens;
 
 /// <summary>
 /// What an access token says about its holder. Directory issues it at sign-in and refresh; tests mint it to play a
-/// role (tests/Courtyard.Testing/Authorization). One place for the token's layout: <see cref="Write"/>.
+/// role (tests/Courtyard.Testing.Authorization). One place for the token's layout: <see cref="Write"/>.
 /// </summary>
 public sealed record AccessTokenContent
 {
