@@ -29,6 +29,10 @@ public sealed class DirectoryService(
     private const int DefaultPageSize = 50;
     private const int MaxPageSize = 500;
 
+    /// <summary>Slips carry a QR image each (about 1 KB): a page stays well under gRPC's 4 MB message limit.</summary>
+    private const int DefaultSlipsPerCall = 100;
+    private const int MaxSlipsPerCall = 500;
+
     // ---- Territory ----
 
     public override async Task<TerritoryNode> CreateTerritoryNode(CreateTerritoryNodeRequest request, ServerCallContext context)
@@ -189,9 +193,18 @@ public sealed class DirectoryService(
         {
             throw RequestRefusedException.InvalidArgument($"有效期应为 1 到 {settings.MaxValidDays} 天。", $"valid_days must be between 1 and {settings.MaxValidDays}.");
         }
-        var households = await grains.GetGrain<ICourtyardRollGrain>(request.CourtyardId).InvitationTargetsAsync(request.HouseholdIds.ToArray());
+        if (request.HouseholdIds.Count > MaxSlipsPerCall)
+        {
+            throw RequestRefusedException.InvalidArgument($"一次最多打印 {MaxSlipsPerCall} 户的邀请。", $"At most {MaxSlipsPerCall} households per call.");
+        }
+        int size = request.Page?.PageSize is > 0 and var asked ? Math.Min(asked, MaxSlipsPerCall) : DefaultSlipsPerCall;
+        var households = await grains.GetGrain<ICourtyardRollGrain>(request.CourtyardId)
+            .InvitationTargetsAsync(request.HouseholdIds.ToArray(), request.Page?.PageToken ?? "", size);
         string actor = Caller(context).AccountId;
-        var response = new CreateInvitationsResponse();
+        var response = new CreateInvitationsResponse
+        {
+            Page = NextPage(request.HouseholdIds.Count == 0 && households.Count == size ? households[^1].Id : "", -1),
+        };
         foreach (var household in households)
         {
             response.Slips.Add(await slips.IssueAsync(household, validDays, actor));

@@ -44,8 +44,9 @@ public interface ICourtyardRollGrain : IGrainWithStringKey
     /// <summary>The account's current places on this roll (for its token).</summary>
     Task<IReadOnlyList<Membership>> MembershipOfAsync(string accountId);
 
-    /// <summary>The named households, or (none named) every household without a resident who has an account.</summary>
-    Task<IReadOnlyList<HouseholdSnapshot>> InvitationTargetsAsync(IReadOnlyList<string> householdIds);
+    /// <summary>The named households, or (none named) the households without a resident who has an account, in id order
+    /// after <paramref name="afterId"/>, at most <paramref name="max"/>.</summary>
+    Task<IReadOnlyList<HouseholdSnapshot>> InvitationTargetsAsync(IReadOnlyList<string> householdIds, string afterId, int max);
 }
 
 [GrainType("directory.courtyard_roll")]
@@ -467,7 +468,7 @@ internal sealed class CourtyardRollGrain(
             .Select(r => new Membership(r.Id, State.Households.TryGetValue(r.HouseholdId, out var h) && h.RepresentativeId == r.Id))
             .ToArray());
 
-    public async Task<IReadOnlyList<HouseholdSnapshot>> InvitationTargetsAsync(IReadOnlyList<string> householdIds)
+    public async Task<IReadOnlyList<HouseholdSnapshot>> InvitationTargetsAsync(IReadOnlyList<string> householdIds, string afterId, int max)
     {
         var courtyard = await CourtyardAsync();
         if (householdIds.Count > 0)
@@ -475,7 +476,12 @@ internal sealed class CourtyardRollGrain(
             return householdIds.Distinct().Select(id => Snapshot(FindHousehold(id), courtyard)).ToArray();
         }
         var signedUp = State.Residents.Values.Where(r => r.IsCurrent && r.AccountId.Length > 0).Select(r => r.HouseholdId).ToHashSet();
-        return State.Households.Values.Where(h => !signedUp.Contains(h.Id)).OrderBy(h => NumberOf(h.Id)).Select(h => Snapshot(h, courtyard)).ToArray();
+        return State.Households.Values
+            .Where(h => !signedUp.Contains(h.Id) && (afterId.Length == 0 || NumberOf(h.Id) > NumberOf(afterId)))
+            .OrderBy(h => NumberOf(h.Id))
+            .Take(max)
+            .Select(h => Snapshot(h, courtyard))
+            .ToArray();
     }
 
     /// <summary>The courtyard this roll belongs to, learned once from the territory; a roll for no courtyard refuses everything.</summary>

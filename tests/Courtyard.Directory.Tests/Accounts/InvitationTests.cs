@@ -59,6 +59,27 @@ public sealed class InvitationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Slips_for_a_large_courtyard_come_a_page_at_a_time()
+    {
+        await host.Client().ImportAsync(admin, territory.SiblingCourtyardId, RollFiles.Utf8(RollFiles.Generate(250)));
+        var codes = new List<string>();
+        string pageToken = "";
+        do
+        {
+            var page = await host.Client().CreateInvitationsAsync(new CreateInvitationsRequest
+            {
+                RequestId = Calls.NewRequestId(), CourtyardId = territory.SiblingCourtyardId, Page = new Common.V1.PageRequest { PageToken = pageToken },
+            }, DirectoryTestHost.Bearer(admin));
+            Assert.True(page.Slips.Count <= 100);
+            codes.AddRange(page.Slips.Select(s => s.HouseholdId));
+            pageToken = page.Page.NextPageToken;
+        }
+        while (pageToken.Length > 0);
+
+        Assert.Equal(250, codes.Distinct().Count());
+    }
+
+    [Fact]
     public async Task Redeeming_links_the_owner_the_roll_lists_signs_them_in_and_works_only_once()
     {
         var slip = await SlipForAsync("3栋2单元501");
