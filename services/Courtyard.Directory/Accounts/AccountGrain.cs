@@ -29,7 +29,7 @@ public interface IAccountGrain : IGrainWithStringKey
     /// <summary>Revokes the session of this refresh token; unknown or already revoked tokens are ignored.</summary>
     Task SignOutAsync(string sessionId, string secret);
 
-    Task ChangePasswordAsync(string currentPassword, string newPasswordHash);
+    Task ChangePasswordAsync(string requestId, string currentPassword, string newPasswordHash);
 
     /// <summary>Sets a new password without the old one (the committee reprinting a slip for the same request).</summary>
     Task ResetPasswordAsync(string requestId, string newPasswordHash);
@@ -135,9 +135,14 @@ internal sealed class AccountGrain(
         await state.WriteStateAsync();
     }
 
-    public async Task ChangePasswordAsync(string currentPassword, string newPasswordHash)
+    public async Task ChangePasswordAsync(string requestId, string currentPassword, string newPasswordHash)
     {
         RequireExists();
+        Refusals.RequireRequestId(requestId);
+        if (requestId == State.LastPasswordChangeRequestId)
+        {
+            return;
+        }
         var now = time.GetUtcNow();
         if (State.LockedUntil is { } until && until > now)
         {
@@ -149,6 +154,7 @@ internal sealed class AccountGrain(
             throw RequestRefusedException.InvalidArgument("当前密码不正确。", "The current password is not correct.");
         }
         State.PasswordHash = newPasswordHash;
+        State.LastPasswordChangeRequestId = requestId;
         State.ConsecutiveFailures = 0;
         // Other devices sign in again with the new password.
         foreach (var session in State.Sessions)

@@ -32,6 +32,8 @@ public sealed class AccountState
     [Id(9)] public int ConsecutiveFailures { get; set; }
     [Id(10)] public DateTimeOffset? LockedUntil { get; set; }
     [Id(11)] public List<RefreshSession> Sessions { get; set; } = [];
+    /// <summary>So a retried password change (its answer lost) succeeds again instead of failing on the old password.</summary>
+    [Id(12)] public string LastPasswordChangeRequestId { get; set; } = "";
 
     public bool Exists => Login.Length > 0;
 }

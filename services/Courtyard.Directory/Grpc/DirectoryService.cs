@@ -239,7 +239,7 @@ public sealed class DirectoryService(
     public override async Task<ChangePasswordResponse> ChangePassword(ChangePasswordRequest request, ServerCallContext context)
     {
         Passwords.RequireAcceptable(request.NewPassword);
-        await grains.GetGrain<IAccountGrain>(Caller(context).AccountId).ChangePasswordAsync(request.CurrentPassword, Passwords.Hash(request.NewPassword));
+        await grains.GetGrain<IAccountGrain>(Caller(context).AccountId).ChangePasswordAsync(request.RequestId, request.CurrentPassword, Passwords.Hash(request.NewPassword));
         return new ChangePasswordResponse();
     }
 

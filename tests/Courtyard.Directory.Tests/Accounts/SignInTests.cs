@@ -134,10 +134,12 @@ public sealed class SignInTests : IAsyncLifetime
             RequestId = Calls.NewRequestId(), CurrentPassword = created.InitialPassword, NewPassword = "1234",
         }, DirectoryTestHost.Bearer(tokens.AccessToken)).ResponseAsync);
         Assert.Equal(StatusCode.InvalidArgument, tooShort.StatusCode);
-        await host.Client().ChangePasswordAsync(new ChangePasswordRequest
-        {
-            RequestId = Calls.NewRequestId(), CurrentPassword = created.InitialPassword, NewPassword = "院里的海棠花开了",
-        }, DirectoryTestHost.Bearer(tokens.AccessToken));
+        var change = new ChangePasswordRequest { RequestId = Calls.NewRequestId(), CurrentPassword = created.InitialPassword, NewPassword = "院里的海棠花开了" };
+        await host.Client().ChangePasswordAsync(change, DirectoryTestHost.Bearer(tokens.AccessToken));
+        // The answer was lost and the app retries: the same request succeeds again.
+        await host.Client().ChangePasswordAsync(change, DirectoryTestHost.Bearer(tokens.AccessToken));
+        var otherDevice = await Assert.ThrowsAsync<RpcException>(() => host.Client().RefreshTokenAsync(new RefreshTokenRequest { RefreshToken = tokens.RefreshToken }).ResponseAsync);
+        Assert.Equal(StatusCode.Unauthenticated, otherDevice.StatusCode);
 
         await Assert.ThrowsAsync<RpcException>(() => SignIn(created.Login, created.InitialPassword));
         Assert.NotEmpty((await SignIn(created.Login, "院里的海棠花开了")).AccessToken);
