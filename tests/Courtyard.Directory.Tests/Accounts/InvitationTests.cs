@@ -142,6 +142,36 @@ public sealed class InvitationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_existing_login_with_its_password_adds_a_second_household_to_the_same_account()
+    {
+        var client = host.Client();
+        var first = await client.RedeemInvitationAsync(new RedeemInvitationRequest
+        {
+            RequestId = Calls.NewRequestId(), Code = (await SlipForAsync("3栋2单元501")).Code, Login = "13800138000", Password = "菊花开了2026", DisplayName = "王秀英",
+        });
+        var slip = await SlipForAsync("5栋1单元101");
+
+        var wrongPassword = await Assert.ThrowsAsync<RpcException>(() => client.RedeemInvitationAsync(new RedeemInvitationRequest
+        {
+            RequestId = Calls.NewRequestId(), Code = slip.Code, Login = "13800138000", Password = "not-her-password", DisplayName = "王秀英",
+        }).ResponseAsync);
+        var second = await client.RedeemInvitationAsync(new RedeemInvitationRequest
+        {
+            RequestId = Calls.NewRequestId(), Code = slip.Code, Login = "13800138000", Password = "菊花开了2026", DisplayName = "王秀英",
+            Relation = HouseholdRelation.FamilyMember,
+        });
+
+        Assert.Equal(StatusCode.Unauthenticated, wrongPassword.StatusCode);
+        Assert.StartsWith("这个手机号已经注册过", wrongPassword.Status.Detail);
+        Assert.Equal(first.Resident.AccountId, second.Resident.AccountId);
+        var me = await client.WhoAmIAsync(new WhoAmIRequest(), DirectoryTestHost.Bearer(second.Tokens.AccessToken));
+        Assert.Equal(["3栋2单元501", "5栋1单元101"], me.Residencies.Select(r => r.HouseholdId).Select(id => DoorOf(id)).Order());
+    }
+
+    private string DoorOf(string householdId) =>
+        host.Client().GetHousehold(new GetHouseholdRequest { HouseholdId = householdId }, DirectoryTestHost.Bearer(admin)).DoorLabel;
+
+    [Fact]
     public async Task An_expired_code_does_not_work()
     {
         var slip = await SlipForAsync("5栋1单元101", validDays: 3);
