@@ -34,7 +34,8 @@ public static class AuthorizationServiceCollectionExtensions
         services.AddSingleton<IAuthorizationHandler, RpcAccessHandler>();
         services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, GrpcAuthorizationResults>();
 
-        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        // No default scheme: the portal in the same host keeps its cookie default; the gRPC policy names Bearer itself.
+        services.AddAuthentication().AddJwtBearer();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<IServiceProvider>(ConfigureBearer);
         services.AddAuthorizationBuilder()
             .AddPolicy(RpcAccessEndpointConventions.SignedInPolicy, policy => policy
