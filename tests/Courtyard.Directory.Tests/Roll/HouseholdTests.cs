@@ -56,6 +56,7 @@ public sealed class HouseholdTests : IAsyncLifetime
             [HouseholdChange.Registered, HouseholdChange.Representative, HouseholdChange.Area, HouseholdChange.Representative],
             changes.SelectMany(c => c.Changes));
         Assert.Equal(owner.Id, changes[1].RepresentativeId);
+        Assert.Equal(("7", "1", "302"), (changes[0].Building, changes[0].Unit, changes[0].Room));
         Assert.Equal((7650, 7712), (changes[2].PreviousAreaDm2, changes[2].ExclusiveAreaDm2));
         Assert.Equal("", changes[3].RepresentativeId);
         var joined = Assert.Single(Events<ResidentJoined>("courtyard.directory.resident_joined.v1"), e => e.ResidentId == owner.Id);
