@@ -6,11 +6,11 @@
 // run: reading and checking the file alone (RollCsvReader), the floor of any import. Writes bench/results/directory-import.json.
 using System.Diagnostics;
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using Courtyard.Common.V1;
 using Courtyard.Directory;
 using Courtyard.Directory.Roll;
+using Courtyard.Directory.Tests.Support;
 using Courtyard.Directory.V1;
 using Google.Protobuf;
 using Grpc.Core;
@@ -31,7 +31,7 @@ public static class DirectoryImportBenchmark
         int households = int.Parse(Option(args, "--households") ?? "5000");
         int runs = int.Parse(Option(args, "--runs") ?? "5");
         var machine = BenchMachine.Describe();
-        byte[] file = Encoding.UTF8.GetBytes(Spreadsheet(households));
+        byte[] file = RollFiles.Utf8(RollFiles.Generate(households));
         Console.WriteLine($"Roll import: {households} households ({file.Length / 1024} KiB), {runs} runs, load {machine["loadAverageAtStart"]}");
 
         var readTimes = new List<double>();
@@ -136,24 +136,6 @@ public static class DirectoryImportBenchmark
         {
             RequestId = Guid.NewGuid().ToString("N"), ParentId = parent, Level = level, Name = new LocalizedText { ZhCn = name },
         }, admin)).Id;
-
-    /// <summary>The same shape as tests/Courtyard.Directory.Tests/Support/RollFiles.Generate.</summary>
-    private static string Spreadsheet(int households)
-    {
-        var random = new Random(7);
-        var text = new StringBuilder("楼栋,单元,房号,面积,业主/租户,姓名,电话\n");
-        for (int i = 0; i < households; i++)
-        {
-            int building = i / 60 + 1, unit = i / 20 % 3 + 1, room = (i % 20 / 2 + 1) * 100 + i % 2 + 1;
-            string area = (random.Next(4500, 14000) / 100m).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture);
-            text.Append($"{building},{unit},{room},{area},业主,业主{i},13{i % 10}{i:D8}\n");
-            if (i % 10 == 9)
-            {
-                text.Append($"{building},{unit},{room},{area},租户,租户{i},15{i % 10}{i:D8}\n");
-            }
-        }
-        return text.ToString();
-    }
 
     private static double Median(List<double> values)
     {

@@ -7,7 +7,7 @@ using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace Courtyard.Directory.Tests.Accounts;
 
-public sealed class InvitationTests : IAsyncLifetime
+public sealed class InvitationTests : DirectoryScenario
 {
     private const string Roll = """
         楼栋,单元,房号,面积,业主/租户,姓名,电话
@@ -17,36 +17,33 @@ public sealed class InvitationTests : IAsyncLifetime
         """;
 
     private readonly FakeTimeProvider time = new(DateTimeOffset.UtcNow);
-    private DirectoryTestHost host = null!;
-    private MatrixTerritory territory = null!;
-    private string admin = "";
 
-    public async Task InitializeAsync()
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Directory:Throttle:FailuresPerClient"] = "4" };
+
+    protected override TimeProvider Time => time;
+
+    public override async Task InitializeAsync()
     {
-        host = await DirectoryTestHost.StartAsync(new Dictionary<string, string?> { ["Directory:Throttle:FailuresPerClient"] = "4" }, time);
-        admin = await host.SignInAdminAsync();
-        territory = await TestTerritory.CreateAsync(host, admin);
-        await host.Client().ImportAsync(admin, territory.OwnCourtyardId, RollFiles.Utf8(Roll));
+        await base.InitializeAsync();
+        await Host.Client().ImportAsync(Admin, Territory.OwnCourtyardId, RollFiles.Utf8(Roll));
     }
-
-    public async Task DisposeAsync() => await host.DisposeAsync();
 
     private async Task<InvitationSlip> SlipForAsync(string doorLabel, int validDays = 0)
     {
-        var slips = await host.Client().CreateInvitationsAsync(new CreateInvitationsRequest
+        var slips = await Host.Client().CreateInvitationsAsync(new CreateInvitationsRequest
         {
-            RequestId = Calls.NewRequestId(), CourtyardId = territory.OwnCourtyardId, ValidDays = validDays,
-        }, DirectoryTestHost.Bearer(admin));
+            RequestId = Calls.NewRequestId(), CourtyardId = Territory.OwnCourtyardId, ValidDays = validDays,
+        }, AdminHeaders);
         return slips.Slips.Single(s => s.DoorLabel == doorLabel);
     }
 
     [Fact]
     public async Task Slips_carry_a_long_code_and_a_printable_qr_code_for_every_household_without_an_account()
     {
-        var slips = await host.Client().CreateInvitationsAsync(new CreateInvitationsRequest
+        var slips = await Host.Client().CreateInvitationsAsync(new CreateInvitationsRequest
         {
-            RequestId = Calls.NewRequestId(), CourtyardId = territory.OwnCourtyardId,
-        }, DirectoryTestHost.Bearer(admin));
+            RequestId = Calls.NewRequestId(), CourtyardId = Territory.OwnCourtyardId,
+        }, AdminHeaders);
 
         Assert.Equal(3, slips.Slips.Count);
         Assert.All(slips.Slips, slip =>
@@ -61,15 +58,15 @@ public sealed class InvitationTests : IAsyncLifetime
     [Fact]
     public async Task Slips_for_a_large_courtyard_come_a_page_at_a_time()
     {
-        await host.Client().ImportAsync(admin, territory.SiblingCourtyardId, RollFiles.Utf8(RollFiles.Generate(250)));
+        await Host.Client().ImportAsync(Admin, Territory.SiblingCourtyardId, RollFiles.Utf8(RollFiles.Generate(250)));
         var codes = new List<string>();
         string pageToken = "";
         do
         {
-            var page = await host.Client().CreateInvitationsAsync(new CreateInvitationsRequest
+            var page = await Host.Client().CreateInvitationsAsync(new CreateInvitationsRequest
             {
-                RequestId = Calls.NewRequestId(), CourtyardId = territory.SiblingCourtyardId, Page = new Common.V1.PageRequest { PageToken = pageToken },
-            }, DirectoryTestHost.Bearer(admin));
+                RequestId = Calls.NewRequestId(), CourtyardId = Territory.SiblingCourtyardId, Page = new Common.V1.PageRequest { PageToken = pageToken },
+            }, AdminHeaders);
             Assert.True(page.Slips.Count <= 100);
             codes.AddRange(page.Slips.Select(s => s.HouseholdId));
             pageToken = page.Page.NextPageToken;
@@ -83,7 +80,7 @@ public sealed class InvitationTests : IAsyncLifetime
     public async Task Redeeming_links_the_owner_the_roll_lists_signs_them_in_and_works_only_once()
     {
         var slip = await SlipForAsync("3栋2单元501");
-        var client = host.Client();
+        var client = Host.Client();
 
         var redeemed = await client.RedeemInvitationAsync(new RedeemInvitationRequest
         {
@@ -96,14 +93,14 @@ public sealed class InvitationTests : IAsyncLifetime
         var token = new JsonWebToken(redeemed.Tokens.AccessToken);
         Assert.Equal("ES256", token.Alg);
         Assert.Contains(token.Claims, c => c.Type == "cy_resident" && c.Value == redeemed.Resident.Id);
-        Assert.Contains(token.Claims, c => c.Type == "cy_grant" && c.Value == $"resident@{territory.OwnCourtyardId}");
+        Assert.Contains(token.Claims, c => c.Type == "cy_grant" && c.Value == $"resident@{Territory.OwnCourtyardId}");
         var me = await client.WhoAmIAsync(new WhoAmIRequest(), DirectoryTestHost.Bearer(redeemed.Tokens.AccessToken));
         Assert.Equal("13800138000", me.Login);
         Assert.Equal("3栋2单元501", (await client.GetHouseholdAsync(new GetHouseholdRequest { HouseholdId = me.Residencies.Single().HouseholdId },
-            DirectoryTestHost.Bearer(admin))).DoorLabel);
-        var signedIn = await host.SignInAsync("13800138000", "菊花开了2026");
+            AdminHeaders)).DoorLabel);
+        var signedIn = await Host.SignInAsync("13800138000", "菊花开了2026");
         Assert.NotEmpty(signedIn);
-        var events = host.Storage.Published.Where(e => e.EventType == "courtyard.directory.resident_updated.v1")
+        var events = Host.Storage.Published.Where(e => e.EventType == "courtyard.directory.resident_updated.v1")
             .Select(e => ResidentUpdated.Parser.ParseJson(e.Payload));
         Assert.Contains(events, e => e.ResidentId == redeemed.Resident.Id && e.AccountId == me.AccountId);
 
@@ -121,7 +118,7 @@ public sealed class InvitationTests : IAsyncLifetime
     public async Task A_newcomer_joins_as_family_or_tenant_and_cannot_make_themself_an_owner()
     {
         var slip = await SlipForAsync("3栋2单元502");
-        var client = host.Client();
+        var client = Host.Client();
 
         var owner = await Assert.ThrowsAsync<RpcException>(() => client.RedeemInvitationAsync(new RedeemInvitationRequest
         {
@@ -144,7 +141,7 @@ public sealed class InvitationTests : IAsyncLifetime
     [Fact]
     public async Task An_existing_login_with_its_password_adds_a_second_household_to_the_same_account()
     {
-        var client = host.Client();
+        var client = Host.Client();
         var first = await client.RedeemInvitationAsync(new RedeemInvitationRequest
         {
             RequestId = Calls.NewRequestId(), Code = (await SlipForAsync("3栋2单元501")).Code, Login = "13800138000", Password = "菊花开了2026", DisplayName = "王秀英",
@@ -169,7 +166,7 @@ public sealed class InvitationTests : IAsyncLifetime
     }
 
     private string DoorOf(string householdId) =>
-        host.Client().GetHousehold(new GetHouseholdRequest { HouseholdId = householdId }, DirectoryTestHost.Bearer(admin)).DoorLabel;
+        Host.Client().GetHousehold(new GetHouseholdRequest { HouseholdId = householdId }, AdminHeaders).DoorLabel;
 
     [Fact]
     public async Task An_expired_code_does_not_work()
@@ -177,7 +174,7 @@ public sealed class InvitationTests : IAsyncLifetime
         var slip = await SlipForAsync("5栋1单元101", validDays: 3);
         time.Advance(TimeSpan.FromDays(3) + TimeSpan.FromMinutes(1));
 
-        var refused = await Assert.ThrowsAsync<RpcException>(() => host.Client().RedeemInvitationAsync(new RedeemInvitationRequest
+        var refused = await Assert.ThrowsAsync<RpcException>(() => Host.Client().RedeemInvitationAsync(new RedeemInvitationRequest
         {
             RequestId = Calls.NewRequestId(), Code = slip.Code, Login = "15000150000", Password = "租的房子也是家",
             DisplayName = "赵磊",
@@ -190,7 +187,7 @@ public sealed class InvitationTests : IAsyncLifetime
     public async Task Guessing_codes_is_throttled_per_client_even_when_the_next_guess_is_right()
     {
         var slip = await SlipForAsync("5栋1单元101");
-        var client = host.Client();
+        var client = Host.Client();
         for (int i = 0; i < 4; i++)
         {
             var wrong = await Assert.ThrowsAsync<RpcException>(() => client.RedeemInvitationAsync(new RedeemInvitationRequest

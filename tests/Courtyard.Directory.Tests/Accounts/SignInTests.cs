@@ -8,44 +8,41 @@ using Orleans.Runtime;
 
 namespace Courtyard.Directory.Tests.Accounts;
 
-public sealed class SignInTests : IAsyncLifetime
+public sealed class SignInTests : DirectoryScenario
 {
     private readonly FakeTimeProvider time = new(DateTimeOffset.UtcNow);
-    private DirectoryTestHost host = null!;
-    private MatrixTerritory territory = null!;
-    private string admin = "";
 
-    public async Task InitializeAsync()
+    // No slowing down here (it waits on this test's clock); SignInSlowdownTests below runs on the real one.
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
-        host = await DirectoryTestHost.StartAsync(new Dictionary<string, string?>
-        {
-            // No slowing down here (it waits on this test's clock); SlowingDown_… below runs on the real one.
-            ["Directory:SignIn:FreeFailures"] = "100",
-            ["Directory:SignIn:LockAfterFailures"] = "5",
-            ["Directory:SignIn:LockoutDuration"] = "00:15:00",
-        }, time);
-        admin = await host.SignInAdminAsync();
-        territory = await TestTerritory.CreateAsync(host, admin);
-        await host.Client().ImportAsync(admin, territory.OwnCourtyardId, RollFiles.Utf8("""
+        ["Directory:SignIn:FreeFailures"] = "100",
+        ["Directory:SignIn:LockAfterFailures"] = "5",
+        ["Directory:SignIn:LockoutDuration"] = "00:15:00",
+    };
+
+    protected override TimeProvider Time => time;
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        await Host.Client().ImportAsync(Admin, Territory.OwnCourtyardId, RollFiles.Utf8("""
             楼栋,单元,房号,面积,业主/租户,姓名,电话
             3,2,501,89.57,业主,王秀英,
             """));
     }
 
-    public async Task DisposeAsync() => await host.DisposeAsync();
-
     /// <summary>The committee creates an account for the elderly resident of 3-2-501, who has no phone.</summary>
     private async Task<CreatedAccount> AccountForElderlyResidentAsync()
     {
-        var resident = (await host.Client().AllResidentsAsync(admin, territory.OwnCourtyardId)).Single();
-        return await host.Client().CreateResidentAccountAsync(new CreateResidentAccountRequest
+        var resident = (await Host.Client().AllResidentsAsync(Admin, Territory.OwnCourtyardId)).Single();
+        return await Host.Client().CreateResidentAccountAsync(new CreateResidentAccountRequest
         {
             RequestId = Calls.NewRequestId(), ResidentId = resident.Id,
-        }, DirectoryTestHost.Bearer(admin));
+        }, AdminHeaders);
     }
 
     private Task<TokenResponse> SignIn(string login, string password) =>
-        host.Client().SignInAsync(new SignInRequest { Login = login, Password = password }).ResponseAsync;
+        Host.Client().SignInAsync(new SignInRequest { Login = login, Password = password }).ResponseAsync;
 
     [Fact]
     public async Task The_committee_creates_an_account_for_a_resident_without_a_phone_and_the_audit_log_records_who()
@@ -55,9 +52,9 @@ public sealed class SignInTests : IAsyncLifetime
         Assert.Matches("^u[0-9]{8}$", created.Login);
         Assert.Equal(10, created.InitialPassword.Length);
         var tokens = await SignIn(created.Login, created.InitialPassword);
-        var me = await host.Client().WhoAmIAsync(new WhoAmIRequest(), DirectoryTestHost.Bearer(tokens.AccessToken));
+        var me = await Host.Client().WhoAmIAsync(new WhoAmIRequest(), DirectoryTestHost.Bearer(tokens.AccessToken));
         Assert.Equal("王秀英", me.Residencies.Single().DisplayName);
-        var audit = await host.Client().ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = territory.OwnCourtyardId }, DirectoryTestHost.Bearer(admin));
+        var audit = await Host.Client().ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = Territory.OwnCourtyardId }, AdminHeaders);
         var entry = audit.Entries.Single(e => e.Kind == AuditKind.AccountCreatedOnBehalf);
         Assert.Equal(created.AccountId, entry.SubjectId);
         Assert.NotEqual("", entry.ActorId);
@@ -74,7 +71,7 @@ public sealed class SignInTests : IAsyncLifetime
             Assert.Equal(StatusCode.Unauthenticated, wrong.StatusCode);
             Assert.StartsWith("账号或密码不正确", wrong.Status.Detail);
             // What another replica would see: the account's grain activated afresh from storage.
-            await host.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+            await Host.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
         }
 
         var locking = await Assert.ThrowsAsync<RpcException>(() => SignIn(created.Login, "wrong-password-5"));
@@ -85,7 +82,7 @@ public sealed class SignInTests : IAsyncLifetime
         Assert.StartsWith("密码错误次数过多，账号已暂时锁定", stillLocked.Status.Detail);
         time.Advance(TimeSpan.FromMinutes(16));
         Assert.NotEmpty((await SignIn(created.Login, created.InitialPassword)).AccessToken);
-        var audit = await host.Client().ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = territory.OwnCourtyardId, MaxEntries = 1000 }, DirectoryTestHost.Bearer(admin));
+        var audit = await Host.Client().ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = Territory.OwnCourtyardId, MaxEntries = 1000 }, AdminHeaders);
         Assert.Equal(1, audit.Entries.Count(e => e.Kind == AuditKind.AccountLocked));
         Assert.True(audit.Entries.Count(e => e.Kind == AuditKind.SignInFailed) >= 5);
     }
@@ -107,7 +104,7 @@ public sealed class SignInTests : IAsyncLifetime
     {
         var created = await AccountForElderlyResidentAsync();
         var first = await SignIn(created.Login, created.InitialPassword);
-        var client = host.Client();
+        var client = Host.Client();
 
         var second = await client.RefreshTokenAsync(new RefreshTokenRequest { RefreshToken = first.RefreshToken });
         Assert.NotEqual(first.RefreshToken, second.RefreshToken);
@@ -129,16 +126,16 @@ public sealed class SignInTests : IAsyncLifetime
         var created = await AccountForElderlyResidentAsync();
         var tokens = await SignIn(created.Login, created.InitialPassword);
 
-        var tooShort = await Assert.ThrowsAsync<RpcException>(() => host.Client().ChangePasswordAsync(new ChangePasswordRequest
+        var tooShort = await Assert.ThrowsAsync<RpcException>(() => Host.Client().ChangePasswordAsync(new ChangePasswordRequest
         {
             RequestId = Calls.NewRequestId(), CurrentPassword = created.InitialPassword, NewPassword = "1234",
         }, DirectoryTestHost.Bearer(tokens.AccessToken)).ResponseAsync);
         Assert.Equal(StatusCode.InvalidArgument, tooShort.StatusCode);
         var change = new ChangePasswordRequest { RequestId = Calls.NewRequestId(), CurrentPassword = created.InitialPassword, NewPassword = "院里的海棠花开了" };
-        await host.Client().ChangePasswordAsync(change, DirectoryTestHost.Bearer(tokens.AccessToken));
+        await Host.Client().ChangePasswordAsync(change, DirectoryTestHost.Bearer(tokens.AccessToken));
         // The answer was lost and the app retries: the same request succeeds again.
-        await host.Client().ChangePasswordAsync(change, DirectoryTestHost.Bearer(tokens.AccessToken));
-        var otherDevice = await Assert.ThrowsAsync<RpcException>(() => host.Client().RefreshTokenAsync(new RefreshTokenRequest { RefreshToken = tokens.RefreshToken }).ResponseAsync);
+        await Host.Client().ChangePasswordAsync(change, DirectoryTestHost.Bearer(tokens.AccessToken));
+        var otherDevice = await Assert.ThrowsAsync<RpcException>(() => Host.Client().RefreshTokenAsync(new RefreshTokenRequest { RefreshToken = tokens.RefreshToken }).ResponseAsync);
         Assert.Equal(StatusCode.Unauthenticated, otherDevice.StatusCode);
 
         await Assert.ThrowsAsync<RpcException>(() => SignIn(created.Login, created.InitialPassword));

@@ -13,33 +13,25 @@ namespace Courtyard.Directory.Tests.Audit;
 /// changed row. The rows live where the journal keeps them: today Orleans' LogStorage entry in the "directory" grain
 /// storage (tampered through that storage, as a database user would), later our journal's table on SQLite/PostgreSQL.
 /// </summary>
-public sealed class AuditTamperTests : IAsyncLifetime
+public sealed class AuditTamperTests : DirectoryScenario
 {
-    private DirectoryTestHost host = null!;
-    private MatrixTerritory territory = null!;
-    private string admin = "";
-
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        host = await DirectoryTestHost.StartAsync();
-        admin = await host.SignInAdminAsync();
-        territory = await TestTerritory.CreateAsync(host, admin);
+        await base.InitializeAsync();
         // Six entries in the courtyard's chain: an import, then an account on behalf and a grant per resident.
-        await host.Client().ImportAsync(admin, territory.OwnCourtyardId, RollFiles.Utf8(RollFiles.Generate(2)));
-        foreach (var resident in (await host.Client().AllResidentsAsync(admin, territory.OwnCourtyardId)).Take(2))
+        await Host.Client().ImportAsync(Admin, Territory.OwnCourtyardId, RollFiles.Utf8(RollFiles.Generate(2)));
+        foreach (var resident in (await Host.Client().AllResidentsAsync(Admin, Territory.OwnCourtyardId)).Take(2))
         {
-            var account = await host.Client().CreateResidentAccountAsync(new CreateResidentAccountRequest
+            var account = await Host.Client().CreateResidentAccountAsync(new CreateResidentAccountRequest
             {
                 RequestId = Calls.NewRequestId(), ResidentId = resident.Id,
-            }, DirectoryTestHost.Bearer(admin));
-            await host.Client().GrantRoleAsync(new GrantRoleRequest
+            }, AdminHeaders);
+            await Host.Client().GrantRoleAsync(new GrantRoleRequest
             {
-                RequestId = Calls.NewRequestId(), AccountId = account.AccountId, Role = Role.CommitteeMember, ScopeId = territory.OwnCourtyardId,
-            }, DirectoryTestHost.Bearer(admin));
+                RequestId = Calls.NewRequestId(), AccountId = account.AccountId, Role = Role.CommitteeMember, ScopeId = Territory.OwnCourtyardId,
+            }, AdminHeaders);
         }
     }
-
-    public async Task DisposeAsync() => await host.DisposeAsync();
 
     public enum Tamper { ChangeContent, ChangeContentAndRehash, Delete, Swap, InsertForged }
 
@@ -110,7 +102,7 @@ public sealed class AuditTamperTests : IAsyncLifetime
     public async Task The_cli_prints_the_tampered_row_and_exits_with_1()
     {
         var output = new StringWriter();
-        string[] args = ["verify", "--server", host.GrpcAddress.ToString(), "--chain", territory.OwnCourtyardId, "--token", admin];
+        string[] args = ["verify", "--server", Host.GrpcAddress.ToString(), "--chain", Territory.OwnCourtyardId, "--token", Admin];
         Assert.Equal(0, await AuditCli.RunAsync(args, output));
         Assert.Contains("完好", output.ToString());
 
@@ -126,33 +118,33 @@ public sealed class AuditTamperTests : IAsyncLifetime
     [Fact]
     public async Task A_caller_without_a_role_in_the_courtyard_cannot_read_its_audit_chain()
     {
-        string outsider = host.Tokens.Mint("ac_outsider", [new Courtyard.Authorization.Claims.GrantClaim(Role.CommitteeChair, territory.OtherCourtyardId)]);
+        string outsider = Host.Tokens.Mint("ac_outsider", [new Courtyard.Authorization.Claims.GrantClaim(Role.CommitteeChair, Territory.OtherCourtyardId)]);
 
-        var refused = await Assert.ThrowsAsync<RpcException>(() => host.Client().VerifyAuditLogAsync(
-            new VerifyAuditLogRequest { ChainId = territory.OwnCourtyardId }, DirectoryTestHost.Bearer(outsider)).ResponseAsync);
+        var refused = await Assert.ThrowsAsync<RpcException>(() => Host.Client().VerifyAuditLogAsync(
+            new VerifyAuditLogRequest { ChainId = Territory.OwnCourtyardId }, DirectoryTestHost.Bearer(outsider)).ResponseAsync);
 
         Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
     }
 
     private async Task<VerifyAuditLogResponse> Verify(AuditAnchor? anchor = null)
     {
-        var request = new VerifyAuditLogRequest { ChainId = territory.OwnCourtyardId };
+        var request = new VerifyAuditLogRequest { ChainId = Territory.OwnCourtyardId };
         if (anchor is not null)
         {
             request.Anchors.Add(anchor);
         }
-        return await host.Client().VerifyAuditLogAsync(request, DirectoryTestHost.Bearer(admin));
+        return await Host.Client().VerifyAuditLogAsync(request, AdminHeaders);
     }
 
     /// <summary>Reads the chain's stored rows, lets the test change them, writes them back: the grain is not involved.</summary>
     private async Task TamperAsync(Action<List<AuditRecord>> change)
     {
         string stateName = typeof(AuditChainGrain).FullName!;
-        var grainId = GrainId.Create("directory.audit_chain", territory.OwnCourtyardId);
+        var grainId = GrainId.Create("directory.audit_chain", Territory.OwnCourtyardId);
         var stored = new LogStateWithMetaDataAndETag<AuditRecord>();
-        await host.Storage.Inner.ReadStateAsync(stateName, grainId, stored);
+        await Host.Storage.Inner.ReadStateAsync(stateName, grainId, stored);
         Assert.NotEmpty(stored.StateAndMetaData.Log);
         change(stored.StateAndMetaData.Log);
-        await host.Storage.Inner.WriteStateAsync(stateName, grainId, stored);
+        await Host.Storage.Inner.WriteStateAsync(stateName, grainId, stored);
     }
 }

@@ -7,33 +7,25 @@ using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace Courtyard.Directory.Tests.Roles;
 
-public sealed class RoleAndPrivacyTests : IAsyncLifetime
+public sealed class RoleAndPrivacyTests : DirectoryScenario
 {
-    private DirectoryTestHost host = null!;
-    private MatrixTerritory territory = null!;
-    private string admin = "";
-
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        host = await DirectoryTestHost.StartAsync();
-        admin = await host.SignInAdminAsync();
-        territory = await TestTerritory.CreateAsync(host, admin);
-        await host.Client().ImportAsync(admin, territory.OwnCourtyardId, RollFiles.Utf8("""
+        await base.InitializeAsync();
+        await Host.Client().ImportAsync(Admin, Territory.OwnCourtyardId, RollFiles.Utf8("""
             楼栋,单元,房号,面积,业主/租户,姓名,电话
             3,2,501,89.57,业主,王秀英,13800138000
             3,2,502,102.3,业主,李建国,13900139000
             """));
     }
 
-    public async Task DisposeAsync() => await host.DisposeAsync();
-
     private async Task<(CreatedAccount Account, Resident Resident)> ResidentAccountAsync(string name)
     {
-        var resident = (await host.Client().AllResidentsAsync(admin, territory.OwnCourtyardId)).Single(r => r.DisplayName == name);
-        var account = await host.Client().CreateResidentAccountAsync(new CreateResidentAccountRequest
+        var resident = (await Host.Client().AllResidentsAsync(Admin, Territory.OwnCourtyardId)).Single(r => r.DisplayName == name);
+        var account = await Host.Client().CreateResidentAccountAsync(new CreateResidentAccountRequest
         {
             RequestId = Calls.NewRequestId(), ResidentId = resident.Id,
-        }, DirectoryTestHost.Bearer(admin));
+        }, AdminHeaders);
         return (account, resident);
     }
 
@@ -41,29 +33,29 @@ public sealed class RoleAndPrivacyTests : IAsyncLifetime
     public async Task A_granted_role_reaches_the_next_token_and_a_revoked_one_is_gone_at_the_next_refresh()
     {
         var (chair, _) = await ResidentAccountAsync("李建国");
-        var grant = await host.Client().GrantRoleAsync(new GrantRoleRequest
+        var grant = await Host.Client().GrantRoleAsync(new GrantRoleRequest
         {
-            RequestId = Calls.NewRequestId(), AccountId = chair.AccountId, Role = Role.CommitteeChair, ScopeId = territory.OwnCourtyardId,
-        }, DirectoryTestHost.Bearer(admin));
-        var tokens = await host.Client().SignInAsync(new SignInRequest { Login = chair.Login, Password = chair.InitialPassword });
+            RequestId = Calls.NewRequestId(), AccountId = chair.AccountId, Role = Role.CommitteeChair, ScopeId = Territory.OwnCourtyardId,
+        }, AdminHeaders);
+        var tokens = await Host.Client().SignInAsync(new SignInRequest { Login = chair.Login, Password = chair.InitialPassword });
 
-        Assert.Contains(new JsonWebToken(tokens.AccessToken).Claims, c => c.Type == "cy_grant" && c.Value == $"committee_chair@{territory.OwnCourtyardId}");
-        var listed = await host.Client().ListRoleGrantsAsync(new ListRoleGrantsRequest { ScopeId = territory.OwnCourtyardId }, DirectoryTestHost.Bearer(tokens.AccessToken));
-        Assert.Contains(listed.Grants, g => g.Id == grant.Id && g.Scope.CommunityId == territory.CommunityId);
+        Assert.Contains(new JsonWebToken(tokens.AccessToken).Claims, c => c.Type == "cy_grant" && c.Value == $"committee_chair@{Territory.OwnCourtyardId}");
+        var listed = await Host.Client().ListRoleGrantsAsync(new ListRoleGrantsRequest { ScopeId = Territory.OwnCourtyardId }, DirectoryTestHost.Bearer(tokens.AccessToken));
+        Assert.Contains(listed.Grants, g => g.Id == grant.Id && g.Scope.CommunityId == Territory.CommunityId);
 
-        await host.Client().RevokeRoleAsync(new RevokeRoleRequest { RequestId = Calls.NewRequestId(), RoleGrantId = grant.Id, Reason = "任期届满" },
-            DirectoryTestHost.Bearer(admin));
-        var refreshed = await host.Client().RefreshTokenAsync(new RefreshTokenRequest { RefreshToken = tokens.RefreshToken });
+        await Host.Client().RevokeRoleAsync(new RevokeRoleRequest { RequestId = Calls.NewRequestId(), RoleGrantId = grant.Id, Reason = "任期届满" },
+            AdminHeaders);
+        var refreshed = await Host.Client().RefreshTokenAsync(new RefreshTokenRequest { RefreshToken = tokens.RefreshToken });
 
         Assert.DoesNotContain(new JsonWebToken(refreshed.AccessToken).Claims, c => c.Value.StartsWith("committee_chair@", StringComparison.Ordinal));
-        var refused = await Assert.ThrowsAsync<RpcException>(() => host.Client().ListRoleGrantsAsync(
-            new ListRoleGrantsRequest { ScopeId = territory.OwnCourtyardId }, DirectoryTestHost.Bearer(refreshed.AccessToken)).ResponseAsync);
+        var refused = await Assert.ThrowsAsync<RpcException>(() => Host.Client().ListRoleGrantsAsync(
+            new ListRoleGrantsRequest { ScopeId = Territory.OwnCourtyardId }, DirectoryTestHost.Bearer(refreshed.AccessToken)).ResponseAsync);
         Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
         Assert.StartsWith("无权操作", refused.Status.Detail);
-        var events = host.Storage.Published.Where(e => e.Partition == territory.OwnCourtyardId).Select(e => e.EventType).ToArray();
+        var events = Host.Storage.Published.Where(e => e.Partition == Territory.OwnCourtyardId).Select(e => e.EventType).ToArray();
         Assert.Contains("courtyard.directory.role_granted.v1", events);
         Assert.Contains("courtyard.directory.role_revoked.v1", events);
-        var audit = await host.Client().ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = territory.OwnCourtyardId, MaxEntries = 1000 }, DirectoryTestHost.Bearer(admin));
+        var audit = await Host.Client().ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = Territory.OwnCourtyardId, MaxEntries = 1000 }, AdminHeaders);
         Assert.Contains(audit.Entries, e => e.Kind == AuditKind.RoleRevoked && e.SubjectId == grant.Id && e.Details["reason"] == "任期届满");
     }
 
@@ -71,19 +63,19 @@ public sealed class RoleAndPrivacyTests : IAsyncLifetime
     public async Task A_chair_of_one_courtyard_cannot_grant_roles_in_another_and_roles_only_fit_their_level()
     {
         var (chair, _) = await ResidentAccountAsync("李建国");
-        string chairToken = host.Tokens.Mint(chair.AccountId, [new GrantClaim(Role.CommitteeChair, territory.OwnCourtyardId)]);
+        string chairToken = Host.Tokens.Mint(chair.AccountId, [new GrantClaim(Role.CommitteeChair, Territory.OwnCourtyardId)]);
 
-        var elsewhere = await Assert.ThrowsAsync<RpcException>(() => host.Client().GrantRoleAsync(new GrantRoleRequest
+        var elsewhere = await Assert.ThrowsAsync<RpcException>(() => Host.Client().GrantRoleAsync(new GrantRoleRequest
         {
-            RequestId = Calls.NewRequestId(), AccountId = chair.AccountId, Role = Role.Volunteer, ScopeId = territory.SiblingCourtyardId,
+            RequestId = Calls.NewRequestId(), AccountId = chair.AccountId, Role = Role.Volunteer, ScopeId = Territory.SiblingCourtyardId,
         }, DirectoryTestHost.Bearer(chairToken)).ResponseAsync);
-        var wrongLevel = await Assert.ThrowsAsync<RpcException>(() => host.Client().GrantRoleAsync(new GrantRoleRequest
+        var wrongLevel = await Assert.ThrowsAsync<RpcException>(() => Host.Client().GrantRoleAsync(new GrantRoleRequest
         {
-            RequestId = Calls.NewRequestId(), AccountId = chair.AccountId, Role = Role.StreetOfficial, ScopeId = territory.OwnCourtyardId,
+            RequestId = Calls.NewRequestId(), AccountId = chair.AccountId, Role = Role.StreetOfficial, ScopeId = Territory.OwnCourtyardId,
         }, DirectoryTestHost.Bearer(chairToken)).ResponseAsync);
-        var fromRoll = await Assert.ThrowsAsync<RpcException>(() => host.Client().GrantRoleAsync(new GrantRoleRequest
+        var fromRoll = await Assert.ThrowsAsync<RpcException>(() => Host.Client().GrantRoleAsync(new GrantRoleRequest
         {
-            RequestId = Calls.NewRequestId(), AccountId = chair.AccountId, Role = Role.Resident, ScopeId = territory.OwnCourtyardId,
+            RequestId = Calls.NewRequestId(), AccountId = chair.AccountId, Role = Role.Resident, ScopeId = Territory.OwnCourtyardId,
         }, DirectoryTestHost.Bearer(chairToken)).ResponseAsync);
 
         Assert.Equal(StatusCode.PermissionDenied, elsewhere.StatusCode);
@@ -96,12 +88,12 @@ public sealed class RoleAndPrivacyTests : IAsyncLifetime
     public async Task Phones_are_shown_only_to_the_courtyards_committee_and_the_resident_themself()
     {
         var (account, resident) = await ResidentAccountAsync("王秀英");
-        string committee = host.Tokens.Mint("ac_member", [new GrantClaim(Role.CommitteeMember, territory.OwnCourtyardId)]);
-        string socialWorker = host.Tokens.Mint("ac_worker", [new GrantClaim(Role.SocialWorker, territory.CommunityId)]);
-        string official = host.Tokens.Mint("ac_official", [new GrantClaim(Role.StreetOfficial, territory.StreetId)]);
-        string neighbourCommittee = host.Tokens.Mint("ac_neighbour", [new GrantClaim(Role.CommitteeChair, territory.SiblingCourtyardId)]);
+        string committee = Host.Tokens.Mint("ac_member", [new GrantClaim(Role.CommitteeMember, Territory.OwnCourtyardId)]);
+        string socialWorker = Host.Tokens.Mint("ac_worker", [new GrantClaim(Role.SocialWorker, Territory.CommunityId)]);
+        string official = Host.Tokens.Mint("ac_official", [new GrantClaim(Role.StreetOfficial, Territory.StreetId)]);
+        string neighbourCommittee = Host.Tokens.Mint("ac_neighbour", [new GrantClaim(Role.CommitteeChair, Territory.SiblingCourtyardId)]);
         Assert.Equal("13800138000", account.Login);
-        string self = await host.SignInAsync(account.Login, account.InitialPassword);
+        string self = await Host.SignInAsync(account.Login, account.InitialPassword);
 
         Assert.Equal("13800138000", await PhoneSeenBy(committee, resident.Id));
         Assert.Equal("138****8000", await PhoneSeenBy(socialWorker, resident.Id));
@@ -109,11 +101,11 @@ public sealed class RoleAndPrivacyTests : IAsyncLifetime
         Assert.Equal("13800138000", await PhoneSeenBy(self, resident.Id));
         var neighbour = await Assert.ThrowsAsync<RpcException>(() => PhoneSeenBy(neighbourCommittee, resident.Id));
         Assert.Equal(StatusCode.PermissionDenied, neighbour.StatusCode);
-        var listed = await host.Client().ListResidentsAsync(new ListResidentsRequest { CourtyardId = territory.OwnCourtyardId }, DirectoryTestHost.Bearer(socialWorker));
+        var listed = await Host.Client().ListResidentsAsync(new ListResidentsRequest { CourtyardId = Territory.OwnCourtyardId }, DirectoryTestHost.Bearer(socialWorker));
         Assert.Equal(2, listed.Residents.Count);
         Assert.All(listed.Residents, r => Assert.Contains("****", r.Phone));
     }
 
     private async Task<string> PhoneSeenBy(string token, string residentId) =>
-        (await host.Client().GetResidentAsync(new GetResidentRequest { ResidentId = residentId }, DirectoryTestHost.Bearer(token))).Phone;
+        (await Host.Client().GetResidentAsync(new GetResidentRequest { ResidentId = residentId }, DirectoryTestHost.Bearer(token))).Phone;
 }

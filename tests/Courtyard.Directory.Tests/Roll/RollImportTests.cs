@@ -8,21 +8,8 @@ using Phase = Courtyard.Directory.V1.ImportRollProgress.Types.Phase;
 
 namespace Courtyard.Directory.Tests.Roll;
 
-public sealed class RollImportTests : IAsyncLifetime
+public sealed class RollImportTests : DirectoryScenario
 {
-    private DirectoryTestHost host = null!;
-    private MatrixTerritory territory = null!;
-    private string admin = "";
-
-    public async Task InitializeAsync()
-    {
-        host = await DirectoryTestHost.StartAsync();
-        admin = await host.SignInAdminAsync();
-        territory = await TestTerritory.CreateAsync(host, admin);
-    }
-
-    public async Task DisposeAsync() => await host.DisposeAsync();
-
     private const string Spreadsheet = """
         楼栋,单元,房号,面积,业主/租户,姓名,电话
         3,2,501,89.57,业主,王秀英,13800138000
@@ -35,9 +22,9 @@ public sealed class RollImportTests : IAsyncLifetime
     [Fact]
     public async Task A_committee_spreadsheet_becomes_the_roll_with_exact_areas_and_raises_membership_events()
     {
-        var client = host.Client();
+        var client = Host.Client();
 
-        var (progress, status) = await client.ImportAsync(admin, territory.OwnCourtyardId, RollFiles.Utf8(Spreadsheet));
+        var (progress, status) = await client.ImportAsync(Admin, Territory.OwnCourtyardId, RollFiles.Utf8(Spreadsheet));
 
         Assert.Equal(StatusCode.OK, status.StatusCode);
         var done = progress[^1];
@@ -45,51 +32,51 @@ public sealed class RollImportTests : IAsyncLifetime
         Assert.Equal(3, done.Summary.HouseholdsAdded);
         Assert.Equal(5, done.Summary.ResidentsAdded);
         Assert.Contains(progress, p => p.Phase == Phase.Saving);
-        var households = (await client.AllHouseholdsAsync(admin, territory.OwnCourtyardId)).ToDictionary(h => h.DoorLabel);
+        var households = (await client.AllHouseholdsAsync(Admin, Territory.OwnCourtyardId)).ToDictionary(h => h.DoorLabel);
         Assert.Equal(8957, households["3栋2单元501"].ExclusiveAreaDm2);
         Assert.Equal(10230, households["3栋2单元502"].ExclusiveAreaDm2);
         Assert.Equal(Occupancy.Owner, households["3栋2单元502"].Occupancy);
         Assert.Equal(2, households["3栋2单元502"].ResidentIds.Count);
         Assert.Equal(Occupancy.Tenant, households["5栋1单元101"].Occupancy);
-        Assert.Equal(territory.CommunityId, households["5栋1单元101"].Ref.CommunityId);
+        Assert.Equal(Territory.CommunityId, households["5栋1单元101"].Ref.CommunityId);
 
-        var events = host.Storage.Published.Where(e => e.Partition == territory.OwnCourtyardId).ToArray();
+        var events = Host.Storage.Published.Where(e => e.Partition == Territory.OwnCourtyardId).ToArray();
         Assert.Equal(3, events.Count(e => e.EventType == "courtyard.directory.household_changed.v1"));
         Assert.Equal(5, events.Count(e => e.EventType == "courtyard.directory.resident_joined.v1"));
         var joined = events.Where(e => e.EventType == "courtyard.directory.resident_joined.v1")
             .Select(e => ResidentJoined.Parser.WithDiscardUnknownFields(true).ParseJson(e.Payload)).ToArray();
-        Assert.All(joined, e => Assert.Equal(territory.StreetId, e.Ref.StreetId));
+        Assert.All(joined, e => Assert.Equal(Territory.StreetId, e.Ref.StreetId));
         Assert.Contains(joined, e => e.DisplayName == "赵磊" && e.Relation == HouseholdRelation.Tenant);
     }
 
     [Fact]
     public async Task Importing_the_same_file_again_changes_nothing()
     {
-        var client = host.Client();
-        await client.ImportAsync(admin, territory.OwnCourtyardId, RollFiles.Utf8(Spreadsheet));
-        int eventsBefore = host.Storage.Published.Count;
-        var auditBefore = await client.ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = territory.OwnCourtyardId }, DirectoryTestHost.Bearer(admin));
+        var client = Host.Client();
+        await client.ImportAsync(Admin, Territory.OwnCourtyardId, RollFiles.Utf8(Spreadsheet));
+        int eventsBefore = Host.Storage.Published.Count;
+        var auditBefore = await client.ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = Territory.OwnCourtyardId }, AdminHeaders);
 
-        var (progress, status) = await client.ImportAsync(admin, territory.OwnCourtyardId, RollFiles.Utf8(Spreadsheet));
+        var (progress, status) = await client.ImportAsync(Admin, Territory.OwnCourtyardId, RollFiles.Utf8(Spreadsheet));
 
         Assert.Equal(StatusCode.OK, status.StatusCode);
         Assert.True(progress[^1].Summary.Unchanged);
-        Assert.Equal(eventsBefore, host.Storage.Published.Count);
-        var auditAfter = await client.ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = territory.OwnCourtyardId }, DirectoryTestHost.Bearer(admin));
+        Assert.Equal(eventsBefore, Host.Storage.Published.Count);
+        var auditAfter = await client.ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = Territory.OwnCourtyardId }, AdminHeaders);
         Assert.Equal(auditBefore.LastSequence, auditAfter.LastSequence);
-        Assert.Equal(3, (await client.AllHouseholdsAsync(admin, territory.OwnCourtyardId)).Count);
+        Assert.Equal(3, (await client.AllHouseholdsAsync(Admin, Territory.OwnCourtyardId)).Count);
     }
 
     [Fact]
     public async Task A_changed_area_in_a_later_file_updates_the_household_and_says_what_it_was()
     {
-        var client = host.Client();
-        await client.ImportAsync(admin, territory.OwnCourtyardId, RollFiles.Utf8(Spreadsheet));
+        var client = Host.Client();
+        await client.ImportAsync(Admin, Territory.OwnCourtyardId, RollFiles.Utf8(Spreadsheet));
 
-        var (progress, _) = await client.ImportAsync(admin, territory.OwnCourtyardId, RollFiles.Utf8(Spreadsheet.Replace("89.57", "90.01")));
+        var (progress, _) = await client.ImportAsync(Admin, Territory.OwnCourtyardId, RollFiles.Utf8(Spreadsheet.Replace("89.57", "90.01")));
 
         Assert.Equal(1, progress[^1].Summary.HouseholdsChanged);
-        var changed = host.Storage.Published.Where(e => e.EventType == "courtyard.directory.household_changed.v1")
+        var changed = Host.Storage.Published.Where(e => e.EventType == "courtyard.directory.household_changed.v1")
             .Select(e => HouseholdChanged.Parser.ParseJson(e.Payload)).Last();
         Assert.Equal(9001, changed.ExclusiveAreaDm2);
         Assert.Equal(8957, changed.PreviousAreaDm2);
@@ -99,7 +86,7 @@ public sealed class RollImportTests : IAsyncLifetime
     [Fact]
     public async Task A_file_with_bad_rows_changes_nothing_and_names_every_bad_row_in_chinese()
     {
-        var client = host.Client();
+        var client = Host.Client();
         string bad = """
             楼栋,单元,房号,面积,业主/租户,姓名,电话
             3,2,501,89.57,业主,王秀英,13800138000
@@ -111,7 +98,7 @@ public sealed class RollImportTests : IAsyncLifetime
             3,2,506,70,业主,吴芳,12345
             """;
 
-        var (progress, status) = await client.ImportAsync(admin, territory.OwnCourtyardId, RollFiles.Utf8(bad));
+        var (progress, status) = await client.ImportAsync(Admin, Territory.OwnCourtyardId, RollFiles.Utf8(bad));
 
         Assert.Equal(StatusCode.InvalidArgument, status.StatusCode);
         Assert.StartsWith("导入失败", status.Detail);
@@ -124,14 +111,14 @@ public sealed class RollImportTests : IAsyncLifetime
         Assert.Contains("身份证号", errors[6].Message.ZhCn);
         Assert.Contains("第 2 行", errors[7].Message.ZhCn);
         Assert.Contains("手机号", errors[8].Message.ZhCn);
-        Assert.Empty(await client.AllHouseholdsAsync(admin, territory.OwnCourtyardId));
-        Assert.DoesNotContain(host.Storage.Published, e => e.Partition == territory.OwnCourtyardId && e.EventType != "courtyard.directory.territory_node_created.v1");
+        Assert.Empty(await client.AllHouseholdsAsync(Admin, Territory.OwnCourtyardId));
+        Assert.DoesNotContain(Host.Storage.Published, e => e.Partition == Territory.OwnCourtyardId && e.EventType != "courtyard.directory.territory_node_created.v1");
     }
 
     [Fact]
     public async Task A_file_with_a_national_id_column_is_refused()
     {
-        var (progress, status) = await host.Client().ImportAsync(admin, territory.OwnCourtyardId,
+        var (progress, status) = await Host.Client().ImportAsync(Admin, Territory.OwnCourtyardId,
             RollFiles.Utf8("楼栋,单元,房号,面积,业主/租户,姓名,身份证号\n3,2,501,89.57,业主,王秀英,\n"));
 
         Assert.Equal(StatusCode.InvalidArgument, status.StatusCode);
@@ -144,34 +131,34 @@ public sealed class RollImportTests : IAsyncLifetime
         Encoding.RegisterProvider(CodePagesEncodingProvider.Instance);
         byte[] gbk = Encoding.GetEncoding("GB18030").GetBytes(Spreadsheet);
 
-        var (_, status) = await host.Client().ImportAsync(admin, territory.OwnCourtyardId, gbk);
+        var (_, status) = await Host.Client().ImportAsync(Admin, Territory.OwnCourtyardId, gbk);
 
         Assert.Equal(StatusCode.OK, status.StatusCode);
-        var residents = await host.Client().AllResidentsAsync(admin, territory.OwnCourtyardId);
+        var residents = await Host.Client().AllResidentsAsync(Admin, Territory.OwnCourtyardId);
         Assert.Contains(residents, r => r.DisplayName == "王秀英");
     }
 
     [Fact]
     public async Task A_dry_run_reports_what_would_change_and_changes_nothing()
     {
-        var (progress, status) = await host.Client().ImportAsync(admin, territory.OwnCourtyardId, RollFiles.Utf8(Spreadsheet), dryRun: true);
+        var (progress, status) = await Host.Client().ImportAsync(Admin, Territory.OwnCourtyardId, RollFiles.Utf8(Spreadsheet), dryRun: true);
 
         Assert.Equal(StatusCode.OK, status.StatusCode);
         Assert.Equal(3, progress[^1].Summary.HouseholdsAdded);
         Assert.True(progress[^1].Summary.DryRun);
-        Assert.Empty(await host.Client().AllHouseholdsAsync(admin, territory.OwnCourtyardId));
+        Assert.Empty(await Host.Client().AllHouseholdsAsync(Admin, Territory.OwnCourtyardId));
     }
 
     [Fact]
     public async Task A_retried_import_request_answers_as_the_first_time()
     {
         string requestId = Calls.NewRequestId();
-        var first = await host.Client().ImportAsync(admin, territory.OwnCourtyardId, RollFiles.Utf8(Spreadsheet), requestId: requestId);
+        var first = await Host.Client().ImportAsync(Admin, Territory.OwnCourtyardId, RollFiles.Utf8(Spreadsheet), requestId: requestId);
 
-        var retry = await host.Client().ImportAsync(admin, territory.OwnCourtyardId, RollFiles.Utf8(Spreadsheet), requestId: requestId);
+        var retry = await Host.Client().ImportAsync(Admin, Territory.OwnCourtyardId, RollFiles.Utf8(Spreadsheet), requestId: requestId);
 
         Assert.Equal(first.Progress[^1].Summary.HouseholdsAdded, retry.Progress[^1].Summary.HouseholdsAdded);
-        Assert.Equal(3, (await host.Client().AllHouseholdsAsync(admin, territory.OwnCourtyardId)).Count);
+        Assert.Equal(3, (await Host.Client().AllHouseholdsAsync(Admin, Territory.OwnCourtyardId)).Count);
     }
 
     [Fact]
@@ -180,7 +167,7 @@ public sealed class RollImportTests : IAsyncLifetime
         byte[] file = RollFiles.Utf8(RollFiles.Generate(5_000));
         var timer = Stopwatch.StartNew();
 
-        var (progress, status) = await host.Client().ImportAsync(admin, territory.OwnCourtyardId, file);
+        var (progress, status) = await Host.Client().ImportAsync(Admin, Territory.OwnCourtyardId, file);
 
         timer.Stop();
         Assert.Equal(StatusCode.OK, status.StatusCode);
@@ -189,6 +176,6 @@ public sealed class RollImportTests : IAsyncLifetime
         Assert.True(progress.Count(p => p.Phase == Phase.Reading) >= 10, "progress while reading, every 500 rows");
         // "In seconds" on a quiet machine (bench/ records the figure); generous here, where four builds share two cores.
         Assert.True(timer.Elapsed < TimeSpan.FromSeconds(30), $"took {timer.Elapsed.TotalSeconds:0.0} s");
-        Assert.Equal(5_000, (await host.Client().AllHouseholdsAsync(admin, territory.OwnCourtyardId)).Count);
+        Assert.Equal(5_000, (await Host.Client().AllHouseholdsAsync(Admin, Territory.OwnCourtyardId)).Count);
     }
 }

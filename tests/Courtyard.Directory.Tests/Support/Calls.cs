@@ -33,39 +33,32 @@ public static class Calls
         }
     }
 
-    public static async Task<IReadOnlyList<Household>> AllHouseholdsAsync(this DirectoryContract.DirectoryClient client, string token, string courtyardId)
+    public static Task<IReadOnlyList<Household>> AllHouseholdsAsync(this DirectoryContract.DirectoryClient client, string token, string courtyardId) =>
+        AllPagesAsync<Household>(async page =>
+        {
+            var answer = await client.ListHouseholdsAsync(new ListHouseholdsRequest { CourtyardId = courtyardId, Page = page }, DirectoryTestHost.Bearer(token));
+            return (answer.Households, answer.Page);
+        });
+
+    public static Task<IReadOnlyList<Resident>> AllResidentsAsync(this DirectoryContract.DirectoryClient client, string token, string courtyardId) =>
+        AllPagesAsync<Resident>(async page =>
+        {
+            var answer = await client.ListResidentsAsync(new ListResidentsRequest { CourtyardId = courtyardId, Page = page }, DirectoryTestHost.Bearer(token));
+            return (answer.Residents, answer.Page);
+        });
+
+    private static async Task<IReadOnlyList<T>> AllPagesAsync<T>(Func<Common.V1.PageRequest, Task<(IEnumerable<T> Items, Common.V1.PageResponse Page)>> read)
     {
-        var all = new List<Household>();
+        var all = new List<T>();
         string pageToken = "";
         do
         {
-            var page = await client.ListHouseholdsAsync(new ListHouseholdsRequest
-            {
-                CourtyardId = courtyardId, Page = new Common.V1.PageRequest { PageSize = 500, PageToken = pageToken },
-            }, DirectoryTestHost.Bearer(token));
-            all.AddRange(page.Households);
-            pageToken = page.Page.NextPageToken;
+            var (items, page) = await read(new Common.V1.PageRequest { PageSize = 500, PageToken = pageToken });
+            all.AddRange(items);
+            pageToken = page.NextPageToken;
         }
         while (pageToken.Length > 0);
         return all;
     }
 
-    public static async Task<IReadOnlyList<Resident>> AllResidentsAsync(this DirectoryContract.DirectoryClient client, string token, string courtyardId)
-    {
-        var all = new List<Resident>();
-        string pageToken = "";
-        do
-        {
-            var page = await client.ListResidentsAsync(new ListResidentsRequest
-            {
-                CourtyardId = courtyardId, Page = new Common.V1.PageRequest { PageSize = 500, PageToken = pageToken },
-            }, DirectoryTestHost.Bearer(token));
-            all.AddRange(page.Residents);
-            pageToken = page.Page.NextPageToken;
-        }
-        while (pageToken.Length > 0);
-        return all;
-    }
-
-    public static RpcException Refused(Func<Task> call) => Assert.ThrowsAsync<RpcException>(call).GetAwaiter().GetResult();
 }
