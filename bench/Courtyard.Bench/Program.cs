@@ -7,11 +7,12 @@ return args.FirstOrDefault() switch
     "grain-storage" => await GrainStorageBenchmark.RunAsync(args[1..]),
     "events" => await EventsBenchmark.RunAsync(args[1..]),
     "storage" => await StorageBenchmark.RunAsync(args[1..]),
+    "directory-import" => await DirectoryImportBenchmark.RunAsync(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Courtyard.Bench <grpc|grain-storage|events|storage> [options]   (see bench/README.md)");
+    Console.Error.WriteLine("usage: Courtyard.Bench <grpc|grain-storage|events|storage|directory-import> [options]   (see bench/README.md)");
     return 2;
 }

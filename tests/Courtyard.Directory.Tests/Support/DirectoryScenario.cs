@@ -1,0 +1,33 @@
+using Courtyard.Testing.Authorization;
+using Grpc.Core;
+
+namespace Courtyard.Directory.Tests.Support;
+
+/// <summary>
+/// A fresh Directory per test with its first admin signed in and two streets of territory
+/// (<see cref="TestTerritory"/>). Override <see cref="Settings"/> or <see cref="Time"/> to change the host.
+/// </summary>
+public abstract class DirectoryScenario : IAsyncLifetime
+{
+    protected DirectoryTestHost Host { get; private set; } = null!;
+    protected MatrixTerritory Territory { get; private set; } = null!;
+
+    /// <summary>The platform admin's access token.</summary>
+    protected string Admin { get; private set; } = "";
+
+    protected Metadata AdminHeaders => DirectoryTestHost.Bearer(Admin);
+
+    protected virtual IDictionary<string, string?>? Settings => null;
+
+    /// <summary>Directory's clock (Orleans keeps the real one).</summary>
+    protected virtual TimeProvider? Time => null;
+
+    public virtual async Task InitializeAsync()
+    {
+        Host = await DirectoryTestHost.StartAsync(Settings, Time);
+        Admin = await Host.SignInAdminAsync();
+        Territory = await TestTerritory.CreateAsync(Host, Admin);
+    }
+
+    public virtual async Task DisposeAsync() => await Host.DisposeAsync();
+}
