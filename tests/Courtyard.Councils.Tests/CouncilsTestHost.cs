@@ -61,6 +61,7 @@ public sealed class CouncilsTestHost : IAsyncDisposable
         var key = new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = "test" };
         var builder = WebApplication.CreateBuilder();
         builder.Logging.ClearProviders();
+        if (Environment.GetEnvironmentVariable("COUNCILS_TEST_LOGS") == "1") builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
         var (siloPort, gatewayPort) = (FreePort(), FreePort());
         var cluster = "councils-test-" + Guid.NewGuid().ToString("N")[..8];

@@ -252,6 +252,7 @@ public sealed class CouncilsGrpcService(IGrainFactory grains, IOptions<CouncilsO
         {
             await vote.Unwatch(reference);
             grains.DeleteObjectReference<ITallyObserver>(reference);
+            GC.KeepAlive(watcher);  // Orleans holds an observer weakly: it must live as long as the stream
         }
     }
 

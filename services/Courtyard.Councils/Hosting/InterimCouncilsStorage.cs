@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Courtyard.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
 using Orleans.Runtime.Hosting;
 using Orleans.Storage;
 
@@ -18,7 +19,11 @@ public static class InterimCouncilsStorage
     public static ISiloBuilder AddCouncilsInterimStorage(this ISiloBuilder silo)
     {
         const string memory = CouncilsNames.Storage + "-memory";
+        // Orleans' binary serializer, as our storage uses: it writes only [Id] members, so PendingEffects never enters
+        // the stored state (the memory provider's default, JSON, would write every public property).
         silo.AddMemoryGrainStorage(memory);
+        silo.Services.AddOptions<MemoryGrainStorageOptions>(memory)
+            .Configure<IServiceProvider>((options, services) => options.GrainStorageSerializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Orleans.Serialization.Serializer>()));
         silo.Services.AddSingleton<InterimOutbox>();
         silo.Services.AddGrainStorage(CouncilsNames.Storage, (services, _) =>
             new EffectsCommittingStorage(services.GetRequiredKeyedService<IGrainStorage>(memory), services.GetRequiredService<InterimOutbox>()));
