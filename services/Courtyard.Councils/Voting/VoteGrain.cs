@@ -207,6 +207,16 @@ public sealed class VoteGrain : JournaledGrain<VoteState, VoteEvent>, IVoteGrain
             state.Closed?.At ?? DateTimeOffset.UtcNow, state.History.Count, zh, en, state.Closed?.Early ?? false);
     }
 
+    /// <summary>
+    /// The integration events each journal entry publishes — the one place this grain raises them. The platform's
+    /// journal appends them as outbox rows in the same transaction as the entry; until it lands they are not published.
+    /// </summary>
+    public static IEnumerable<Google.Protobuf.IMessage> IntegrationEventsOf(VoteSpec spec, VoteEvent entry) => entry switch
+    {
+        BallotRecorded ballot => [IntegrationEvents.CouncilsEvents.BallotCast(spec, ballot)],
+        _ => [],
+    };
+
     private static void CheckChoice(BallotDesign design, CastCommand command)
     {
         if (design.Options.Length == 0)
