@@ -7,11 +7,12 @@ return args.FirstOrDefault() switch
     "grains" => await GrainsBenchmark.RunAsync(args[1..]),
     "events" => await EventsBenchmark.RunAsync(args[1..]),
     "storage" => await StorageBenchmark.RunAsync(args[1..]),
+    "ballots" => await BallotsBenchmark.RunAsync(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Courtyard.Bench <grpc|grains|events|storage> [options]   (see bench/README.md)");
+    Console.Error.WriteLine("usage: Courtyard.Bench <grpc|grains|events|storage|ballots> [options]   (see bench/README.md)");
     return 2;
 }

@@ -20,7 +20,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Orleans;
 using Orleans.Hosting;
+using Orleans.Runtime;
 
 namespace Courtyard.Councils.Tests;
 
