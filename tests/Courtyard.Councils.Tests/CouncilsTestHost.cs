@@ -33,17 +33,15 @@ namespace Courtyard.Councils.Tests;
 /// </summary>
 public sealed class CouncilsTestHost : IAsyncDisposable
 {
-    private const string Issuer = "courtyard-test-directory";
-    private const string Audience = "courtyard";
     private readonly WebApplication app;
     private readonly GrpcChannel channel;
-    private readonly ECDsaSecurityKey signingKey;
+    private readonly TestTokens tokens;
 
-    private CouncilsTestHost(WebApplication app, GrpcChannel channel, ECDsaSecurityKey signingKey)
+    private CouncilsTestHost(WebApplication app, GrpcChannel channel, TestTokens tokens)
     {
         this.app = app;
         this.channel = channel;
-        this.signingKey = signingKey;
+        this.tokens = tokens;
         Client = new Councils.V1.Councils.CouncilsClient(channel);
     }
 
@@ -60,7 +58,7 @@ public sealed class CouncilsTestHost : IAsyncDisposable
 
     public static async Task<CouncilsTestHost> StartAsync(TimeProvider? time = null)
     {
-        var key = new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = "test" };
+        var tokens = new TestTokens();
         var builder = WebApplication.CreateBuilder();
         builder.Logging.ClearProviders();
         if (Environment.GetEnvironmentVariable("COUNCILS_TEST_LOGS") == "1") builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
@@ -76,7 +74,7 @@ public sealed class CouncilsTestHost : IAsyncDisposable
             jwt.MapInboundClaims = false;
             jwt.TokenValidationParameters = new TokenValidationParameters
             {
-                ValidIssuer = Issuer, ValidAudience = Audience, IssuerSigningKey = key, NameClaimType = "sub", RoleClaimType = "role",
+                ValidIssuer = TestTokens.Issuer, ValidAudience = TestTokens.Audience, IssuerSigningKey = tokens.Key, NameClaimType = "sub", RoleClaimType = "role",
             };
         });
         if (time is not null) builder.Services.AddSingleton(new CouncilsClock(time));
@@ -86,23 +84,13 @@ public sealed class CouncilsTestHost : IAsyncDisposable
         app.MapCouncils();
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new CouncilsTestHost(app, GrpcChannel.ForAddress(address), key);
+        return new CouncilsTestHost(app, GrpcChannel.ForAddress(address), tokens);
     }
 
     /// <summary>Call options for a signed-in resident holding roles such as "committee_chair:cy_1".</summary>
-    public CallOptions As(string residentId, params string[] roles)
-    {
-        var claims = new Dictionary<string, object> { ["sub"] = residentId };
-        if (roles.Length > 0) claims["role"] = roles;
-        var token = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-        {
-            Issuer = Issuer, Audience = Audience, Claims = claims, Expires = DateTime.UtcNow.AddHours(1),
-            SigningCredentials = new SigningCredentials(signingKey, SecurityAlgorithms.EcdsaSha256),
-        });
-        return new CallOptions(new Metadata { { "Authorization", "Bearer " + token } }, deadline: DateTime.UtcNow.AddSeconds(60));
-    }
+    public CallOptions As(string residentId, params string[] roles) => tokens.As(residentId, roles);
 
-    public static CallOptions Anonymous => new(deadline: DateTime.UtcNow.AddSeconds(60));
+    public static CallOptions Anonymous => TestTokens.Anonymous;
 
     /// <summary>The integration events of one type committed so far, parsed.</summary>
     public List<T> Events<T>() where T : IMessage<T>, new()
