@@ -18,12 +18,14 @@ public sealed class VoteGrain : JournaledGrain<VoteState, VoteEvent>, IVoteGrain
     private static readonly TimeSpan PushInterval = TimeSpan.FromMilliseconds(200);
 
     private readonly CouncilsClock clock;
+    private readonly ILogger<VoteGrain> logger;
     private readonly ObserverManager<ITallyObserver> watchers;
     private IGrainTimer? pendingPush;
 
     public VoteGrain(CouncilsClock clock, ILogger<VoteGrain> logger)
     {
         this.clock = clock;
+        this.logger = logger;
         watchers = new ObserverManager<ITallyObserver>(TimeSpan.FromMinutes(1), logger);
     }
 
@@ -38,7 +40,15 @@ public sealed class VoteGrain : JournaledGrain<VoteState, VoteEvent>, IVoteGrain
         await base.OnActivateAsync(cancellationToken);
         await RefreshNow();
         // Reminders do not replay missed ticks: a vote whose closing time passed while no silo held it closes now.
-        await CloseIfDueAndReport();
+        try
+        {
+            await CloseIfDueAndReport();
+        }
+        catch (Exception error)
+        {
+            // The vote still activates (and refuses late ballots by its deadline); the closing reminder retries.
+            logger.LogWarning(error, "Vote {Vote} could not close or report on activation; its reminder retries", this.GetPrimaryKeyString());
+        }
     }
 
     public async Task<VoteView> Open(VoteSpec spec, EligibleVoter[] electorate)
@@ -195,7 +205,9 @@ public sealed class VoteGrain : JournaledGrain<VoteState, VoteEvent>, IVoteGrain
 
     private Receipt ReceiptFor(BallotRecorded ballot) => new(ballot.BallotId, VoteId, ballot.VoterId, ballot.Revision, ballot.Audit);
 
-    public static TallySnapshot Snapshot(VoteState state, bool final)
+    private TallySnapshot Snapshot(VoteState state, bool final) => Snapshot(state, final, clock.Now);
+
+    public static TallySnapshot Snapshot(VoteState state, bool final, DateTimeOffset now)
     {
         var spec = state.Spec!;
         var rule = DecisionRules.For(spec.Design.Rule);
@@ -204,7 +216,7 @@ public sealed class VoteGrain : JournaledGrain<VoteState, VoteEvent>, IVoteGrain
         var (zh, en) = ResultExplanation.Explain(rule, spec.Design.Electorate, counts, decision, spec.Design.Options, final);
         return new TallySnapshot(spec.VoteId, spec.ProposalId, spec.Design.Rule, spec.Design.Electorate, counts, spec.Design.Options,
             final ? decision.Outcome : Outcome.Pending, decision.ParticipationMet, decision.WinningOptionId ?? "", final,
-            state.Closed?.At ?? DateTimeOffset.UtcNow, state.History.Count, zh, en, state.Closed?.Early ?? false);
+            state.Closed?.At ?? now, state.History.Count, zh, en, state.Closed?.Early ?? false);
     }
 
     /// <summary>

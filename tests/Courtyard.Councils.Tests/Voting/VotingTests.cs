@@ -239,4 +239,19 @@ public sealed class VotingTests : IAsyncLifetime
         Assert.Equal("未通过：参与表决面积占 50.0%、人数 3/6 户，未达到面积和人数均三分之二以上（含）的参与要求", tally.Explanation.ZhCn);
         Assert.Single(host.Events<ProposalRejected>(), e => e.VoteId == vote.Id);
     }
+
+    [Fact]
+    public async Task A_membership_event_delivered_again_late_changes_nothing()
+    {
+        var courtyard = await TestCourtyard.SeedAsync(host, 2);
+        var territory = new TerritoryRef { StreetId = "st_test", CommunityId = "cm_test", CourtyardId = courtyard.Id };
+        var joined = new ResidentJoined { ResidentId = "rs_lodger", HouseholdId = courtyard.Households[0].Id, Ref = territory, Relation = HouseholdRelation.FamilyMember };
+        await host.Membership.Handle(joined, "ev_lodger_joined");
+        await host.Membership.Handle(new ResidentMovedOut { ResidentId = "rs_lodger", HouseholdId = courtyard.Households[0].Id, Ref = territory }, "ev_lodger_left");
+
+        // The broker redelivers the old "joined" after the "moved out": the roll has handled it, so it must not bring the resident back.
+        await Assert.ThrowsAnyAsync<Exception>(() => host.Membership.Handle(joined, "ev_lodger_joined"));
+        var council = await host.Client.GetCouncilAsync(new GetCouncilRequest { CourtyardId = courtyard.Id }, courtyard.Owner(0));
+        Assert.Equal(2, council.ResidentsOnRoll);
+    }
 }
