@@ -28,6 +28,9 @@ public sealed class DemoSeederTests : IAsyncLifetime
 
         var proposals = (await host.Client.ListProposalsAsync(new ListProposalsRequest { CourtyardId = courtyard.Id }, courtyard.Owner(0))).Proposals;
         Assert.Equal([ProposalStatus.Voting, ProposalStatus.Passed], proposals.Select(p => p.Status).Order());
+        // The council's live tallies follow the votes' pushes (at most 200 ms behind).
+        await Eventually.HoldsAsync(async () => (await host.Client.GetCouncilAsync(new GetCouncilRequest { CourtyardId = courtyard.Id }, courtyard.Owner(0)))
+            .OpenVotes.SingleOrDefault()?.Participating.Voters == 38, TimeSpan.FromSeconds(10), "the council shows the open vote's 38 ballots");
         var council = await host.Client.GetCouncilAsync(new GetCouncilRequest { CourtyardId = courtyard.Id }, courtyard.Owner(0));
         var open = Assert.Single(council.OpenVotes);
         Assert.Equal(VoteRule.CivilCode278Ordinary, open.Rule);

@@ -254,4 +254,24 @@ public sealed class VotingTests : IAsyncLifetime
         var council = await host.Client.GetCouncilAsync(new GetCouncilRequest { CourtyardId = courtyard.Id }, courtyard.Owner(0));
         Assert.Equal(2, council.ResidentsOnRoll);
     }
+
+    [Fact]
+    public async Task A_per_resident_vote_gives_every_resident_on_the_roll_their_own_ballot_tenants_included()
+    {
+        var courtyard = await TestCourtyard.SeedAsync(host, 3, tenanted: 1);
+        var vote = await host.OpenVoteAsync(courtyard, await host.TableAsync(courtyard, Majority(Electorate.PerResident)));
+        Assert.Equal(3, vote.EligibleVoters);
+        var tenant = courtyard.Households[2].TenantId!;
+        await host.Client.CastBallotAsync(new CastBallotRequest
+        {
+            RequestId = NewRequestId(), CourtyardId = courtyard.Id, VoteId = vote.Id, VoterId = tenant, Choice = BallotChoice.For,
+        }, courtyard.Resident(tenant));
+        await RefusedAsync(StatusCode.PermissionDenied, () => host.Client.CastBallotAsync(new CastBallotRequest
+        {
+            RequestId = NewRequestId(), CourtyardId = courtyard.Id, VoteId = vote.Id, VoterId = courtyard.Households[0].OwnerId!, Choice = BallotChoice.For,
+        }, courtyard.Resident(tenant)).ResponseAsync);
+        var tally = await host.TallyAsync(courtyard, vote);
+        Assert.Equal((1, 3), (tally.InFavour.Voters, tally.Eligible.Voters));
+        Assert.StartsWith("统计中，如现在截止将通过：同意 1 人", tally.Explanation.ZhCn);
+    }
 }
