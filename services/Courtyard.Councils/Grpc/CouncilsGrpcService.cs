@@ -17,7 +17,7 @@ namespace Courtyard.Councils.Grpc;
 /// domain and calls one grain. Refusals are RequestRefusedException (a status with a Chinese and an English message),
 /// thrown before anything changed.
 /// </summary>
-public sealed class CouncilsGrpcService(IGrainFactory grains, IOptions<CouncilsOptions> options) : V1.Councils.CouncilsBase
+public sealed class CouncilsGrpcService(IGrainFactory grains, IOptions<CouncilsOptions> options, CouncilsClock clock) : V1.Councils.CouncilsBase
 {
     private const int DefaultPageSize = 50;
     private const int MaxPageSize = 500;
@@ -290,7 +290,7 @@ public sealed class CouncilsGrpcService(IGrainFactory grains, IOptions<CouncilsO
     {
         var courtyardId = Courtyard(request.CourtyardId);
         var (offset, size) = Page(request.Page);
-        var now = DateTimeOffset.UtcNow;
+        var now = clock.Now;
         var entries = (await Council(courtyardId).Overview()).Notices.Where(entry => !request.CurrentOnly || entry.DisplayUntil > now).ToList();
         var views = await Task.WhenAll(entries.Skip(offset).Take(size).Select(entry => Notice(courtyardId, entry.NoticeId).Get()));
         var reply = new V1.ListNoticesResponse { Page = NextPage(offset, size, entries.Count) };
