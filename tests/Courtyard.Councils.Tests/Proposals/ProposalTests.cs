@@ -171,4 +171,24 @@ public sealed class ProposalTests : IAsyncLifetime
         Assert.Single(host.Events<ProposalTabled>(), e => e.ProposalId == petition.Id && e.PetitionId == petition.Id);
         await RefusedAsync(StatusCode.FailedPrecondition, () => host.Client.CoSignPetitionAsync(Sign(3), courtyard.Owner(3)).ResponseAsync);
     }
+
+    [Fact]
+    public async Task Malformed_requests_are_refused_in_words_and_change_nothing()
+    {
+        var courtyard = await TestCourtyard.SeedAsync(host, 2);
+        var noRequestId = new TableProposalRequest { CourtyardId = courtyard.Id, Title = "t", Body = "b", Ballot = Majority() };
+        await RefusedAsync(StatusCode.InvalidArgument, () => host.Client.TableProposalAsync(noRequestId, courtyard.Member).ResponseAsync);
+        var noRule = new TableProposalRequest { RequestId = NewRequestId(), CourtyardId = courtyard.Id, Title = "t", Body = "b" };
+        await RefusedAsync(StatusCode.InvalidArgument, () => host.Client.TableProposalAsync(noRule, courtyard.Member).ResponseAsync);
+        var noTitle = new TableProposalRequest { RequestId = NewRequestId(), CourtyardId = courtyard.Id, Title = " ", Body = "b", Ballot = Majority() };
+        await RefusedAsync(StatusCode.InvalidArgument, () => host.Client.TableProposalAsync(noTitle, courtyard.Member).ResponseAsync);
+        await RefusedAsync(StatusCode.InvalidArgument, () => host.Client.ListProposalsAsync(new ListProposalsRequest
+        {
+            CourtyardId = courtyard.Id, Page = new Common.V1.PageRequest { PageToken = "not-a-token" },
+        }, courtyard.Member).ResponseAsync);
+        await RefusedAsync(StatusCode.NotFound, () => host.Client.GetProposalAsync(new GetProposalRequest { CourtyardId = courtyard.Id, ProposalId = "pp_nope" }, courtyard.Member).ResponseAsync);
+        await RefusedAsync(StatusCode.InvalidArgument, () => host.Client.GetCouncilAsync(new GetCouncilRequest(), courtyard.Member).ResponseAsync);
+
+        Assert.Empty((await host.Client.ListProposalsAsync(new ListProposalsRequest { CourtyardId = courtyard.Id }, courtyard.Member)).Proposals);
+    }
 }
