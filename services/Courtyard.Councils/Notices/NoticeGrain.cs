@@ -48,7 +48,7 @@ public sealed class NoticeGrain(
         State.Sha256 = NoticeCanonicalForm.Sha256(content);
         State.Posted = new AuditRecord(caller?.ResidentId ?? CouncilsNames.Service, caller?.ResidentId ?? CouncilsNames.Service, postedAt, ChannelRecord.Online, command.RequestId);
         State.Territory = command.Territory;
-        State.Raise(Key.CourtyardId, CouncilsEvents.NoticePosted(View()));
+        Raise(CouncilsEvents.NoticePosted(View()));
         await Write();
 
         await GrainFactory.GetGrain<ICouncilGrain>(Key.CourtyardId).NoticePosted(new NoticeEntry(Key.NoticeId, content.PostedAt, content.DisplayUntil));
@@ -86,7 +86,7 @@ public sealed class NoticeGrain(
         var admitted = ChannelRules.Admit(channel, caller, caller.ResidentId);
         var objection = new ObjectionRecord(id, text.Trim(), new AuditRecord(caller.ResidentId, caller.ResidentId, clock.Now, admitted, requestId), "", null);
         State.Objections.Add(objection);
-        State.Raise(Key.CourtyardId, CouncilsEvents.ObjectionRaised(View(), objection));
+        Raise(CouncilsEvents.ObjectionRaised(View(), objection));
         await Write();
         return objection;
     }
@@ -114,6 +114,9 @@ public sealed class NoticeGrain(
         State.SupersededBy = noticeId;
         await Write();
     }
+
+    /// <summary>The one place this grain raises integration events: committed with its next state write.</summary>
+    private void Raise(Google.Protobuf.IMessage message) => State.Raise(Key.CourtyardId, message);
 
     private NoticeView View() => new(State.Content!, State.Sha256, State.Posted!, State.Territory!, [.. State.Objections], State.SupersededBy);
 
