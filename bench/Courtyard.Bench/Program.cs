@@ -8,11 +8,12 @@ return args.FirstOrDefault() switch
     "events" => await EventsBenchmark.RunAsync(args[1..]),
     "storage" => await StorageBenchmark.RunAsync(args[1..]),
     "directory-import" => await DirectoryImportBenchmark.RunAsync(args[1..]),
+    "ballots" => await BallotsBenchmark.RunAsync(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Courtyard.Bench <grpc|grain-storage|events|storage|directory-import> [options]   (see bench/README.md)");
+    Console.Error.WriteLine("usage: Courtyard.Bench <grpc|grain-storage|events|storage|directory-import|ballots> [options]   (see bench/README.md)");
     return 2;
 }

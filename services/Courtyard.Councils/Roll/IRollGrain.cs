@@ -1,0 +1,51 @@
+using Courtyard.Councils.Voting;
+
+namespace Courtyard.Councils.Roll;
+
+/// <summary>A resident's relation to a household (values match courtyard.directory.v1.HouseholdRelation).</summary>
+public enum Relation
+{
+    Owner = 1,
+    CoOwner = 2,
+    FamilyMember = 3,
+    Tenant = 4,
+}
+
+/// <summary>Where a courtyard sits: the ids above it, for TerritoryRef in events.</summary>
+[GenerateSerializer, Immutable]
+public sealed record TerritoryPath([property: Id(0)] string StreetId, [property: Id(1)] string CommunityId, [property: Id(2)] string CourtyardId);
+
+/// <summary>The delivery of an integration event, passed by its handler so the grain records it with its change, once.</summary>
+[GenerateSerializer, Immutable]
+public sealed record DeliveryMark([property: Id(0)] string Consumer, [property: Id(1)] string Source, [property: Id(2)] string EventId);
+
+[GenerateSerializer, Immutable]
+public sealed record RollSummary([property: Id(0)] int Households, [property: Id(1)] int Residents, [property: Id(2)] TerritoryPath? Territory);
+
+/// <summary>
+/// Councils' own copy of a courtyard's roll, kept from the Directory's membership events (households with their
+/// exclusive floor area and representative, residents with their relation): what an electorate is frozen from, and
+/// whom a resident may act for. Each method is what one membership event does; a repeated event changes nothing.
+/// </summary>
+public interface IRollGrain : IGrainWithStringKey
+{
+    Task HouseholdRegistered(DeliveryMark mark, TerritoryPath territory, string householdId, string doorLabel, long areaDm2);
+
+    Task HouseholdAreaChanged(DeliveryMark mark, string householdId, long areaDm2);
+
+    Task HouseholdRepresentativeChanged(DeliveryMark mark, string householdId, string representativeId);
+
+    Task ResidentJoined(DeliveryMark mark, string residentId, string householdId, Relation relation, string displayName);
+
+    Task ResidentMovedOut(DeliveryMark mark, string residentId, string householdId);
+
+    /// <summary>The electorate as the roll stands now (frozen by the vote that asks).</summary>
+    Task<EligibleVoter[]> Electorate(ElectorateKind kind, bool ownersByArea);
+
+    /// <summary>Whether the resident lives in the household (may co-sign for it online).</summary>
+    Task<bool> LivesIn(string residentId, string householdId);
+
+    Task<bool> HasHousehold(string householdId);
+
+    Task<RollSummary> Summary();
+}
