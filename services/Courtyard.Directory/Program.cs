@@ -9,8 +9,8 @@ if (args is ["audit", ..])
     return await AuditCli.RunAsync(args[1..], Console.Out);
 }
 var builder = WebApplication.CreateSlimBuilder(args);
-builder.AddServiceDefaults();
-builder.AddStatefulServiceDefaults();
+builder.AddServiceDefaults(DirectoryOptions.ServiceName);
+builder.AddServiceStorage(DirectoryOptions.ServiceName);
 builder.AddDirectory();
 var app = builder.Build();
 app.MapServiceDefaults();

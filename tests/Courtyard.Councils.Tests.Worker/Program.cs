@@ -69,7 +69,7 @@ if (Option("--seed-courtyard", "") is { Length: > 0 } courtyardId)
     for (var i = 0; i < int.Parse(Option("--households", "10")); i++)
     {
         var household = $"hh_{courtyardId}_{i:D4}";
-        await membership.Handle(new HouseholdRegistered { HouseholdId = household, Ref = territory, ExclusiveAreaDm2 = 6000 + i * 3779 % 8000 }, $"ev_hh_{household}");
+        await membership.Handle(new HouseholdChanged { HouseholdId = household, Ref = territory, ExclusiveAreaDm2 = 6000 + i * 3779 % 8000 }, $"ev_hh_{household}");
         await membership.Handle(new ResidentJoined
         {
             ResidentId = $"rs_{courtyardId}_{i:D4}_o", HouseholdId = household, Ref = territory, Relation = HouseholdRelation.Owner,

@@ -44,7 +44,7 @@ public sealed class TestCourtyard(CouncilsTestHost host, string id, TestHousehol
             var tenantedHere = i >= households - tenanted;
             var household = new TestHousehold($"hh_{id}_{i:D4}", areaDm2(i), tenantedHere ? null : $"rs_{id}_{i:D4}_o", tenantedHere ? $"rs_{id}_{i:D4}_t" : null);
             list[i] = household;
-            await membership.Handle(new HouseholdRegistered
+            await membership.Handle(new HouseholdChanged
             {
                 HouseholdId = household.Id, Ref = territory, DoorLabel = $"{i / 40 + 1}栋{i / 10 % 4 + 1}单元{i % 10 + 1:D2}01", ExclusiveAreaDm2 = household.AreaDm2,
             }, $"ev_hh_{household.Id}");

@@ -27,8 +27,8 @@ public sealed class RefusalInterceptor(ILogger<RefusalInterceptor> logger) : Int
     private RpcException Map(Exception error, ServerCallContext context) => error switch
     {
         RequestRefusedException refused => new RpcException(new Status(refused.Code, $"{refused.Chinese} {refused.English}")),
-        Orleans.Storage.InconsistentStateException => new RpcException(new Status(StatusCode.Aborted, ServiceDefaultsExtensions.ConcurrencyConflictMessage)),
-        TimeoutException => new RpcException(new Status(StatusCode.DeadlineExceeded, ServiceDefaultsExtensions.BusyMessage)),
+        Orleans.Storage.InconsistentStateException => new RpcException(new Status(StatusCode.Aborted, "数据刚被其他操作修改，请重试。The record was changed by another request; please retry.")),
+        TimeoutException => new RpcException(new Status(StatusCode.DeadlineExceeded, "系统繁忙，请稍后重试。The service did not answer in time; please try again shortly.")),
         _ => Unexpected(error, context),
     };
 

@@ -13,20 +13,17 @@ public sealed class MembershipEventHandlers(IGrainFactory grains)
 {
     public const string Source = "directory";
 
-    public Task Handle(HouseholdRegistered registered, string eventId) =>
-        Roll(registered.Ref).HouseholdRegistered(Mark(eventId), Path(registered.Ref), registered.HouseholdId, registered.DoorLabel, registered.ExclusiveAreaDm2);
-
-    public Task Handle(HouseholdAreaChanged changed, string eventId) =>
-        Roll(changed.Ref).HouseholdAreaChanged(Mark(eventId), changed.HouseholdId, changed.ExclusiveAreaDm2);
-
-    public Task Handle(HouseholdRepresentativeChanged changed, string eventId) =>
-        Roll(changed.Ref).HouseholdRepresentativeChanged(Mark(eventId), changed.HouseholdId, changed.RepresentativeId);
+    public Task Handle(HouseholdChanged changed, string eventId) =>
+        Roll(changed.Ref).HouseholdChanged(Mark(eventId), Path(changed.Ref), changed.HouseholdId, changed.DoorLabel, changed.ExclusiveAreaDm2, changed.RepresentativeId);
 
     public Task Handle(ResidentJoined joined, string eventId) =>
-        Roll(joined.Ref).ResidentJoined(Mark(eventId), joined.ResidentId, joined.HouseholdId, (Relation)joined.Relation, joined.DisplayName);
+        Roll(joined.Ref).ResidentChanged(Mark(eventId), Path(joined.Ref), joined.ResidentId, joined.HouseholdId, (Relation)joined.Relation, joined.DisplayName);
 
-    public Task Handle(ResidentMovedOut movedOut, string eventId) =>
-        Roll(movedOut.Ref).ResidentMovedOut(Mark(eventId), movedOut.ResidentId, movedOut.HouseholdId);
+    public Task Handle(ResidentUpdated updated, string eventId) =>
+        Roll(updated.Ref).ResidentChanged(Mark(eventId), Path(updated.Ref), updated.ResidentId, updated.HouseholdId, (Relation)updated.Relation, updated.DisplayName);
+
+    public Task Handle(ResidentLeft left, string eventId) =>
+        Roll(left.Ref).ResidentLeft(Mark(eventId), left.ResidentId, left.HouseholdId);
 
     private IRollGrain Roll(TerritoryRef territory) => grains.GetGrain<IRollGrain>(
         string.IsNullOrEmpty(territory?.CourtyardId) ? throw new ArgumentException("A membership event must name its courtyard.") : territory.CourtyardId);

@@ -29,15 +29,13 @@ public sealed record RollSummary([property: Id(0)] int Households, [property: Id
 /// </summary>
 public interface IRollGrain : IGrainWithStringKey
 {
-    Task HouseholdRegistered(DeliveryMark mark, TerritoryPath territory, string householdId, string doorLabel, long areaDm2);
+    /// <summary>A household registered, or its area or representative changed: the household as it is now.</summary>
+    Task HouseholdChanged(DeliveryMark mark, TerritoryPath territory, string householdId, string doorLabel, long areaDm2, string representativeId);
 
-    Task HouseholdAreaChanged(DeliveryMark mark, string householdId, long areaDm2);
+    /// <summary>A resident joined the roll, or their details changed: the resident as they are now.</summary>
+    Task ResidentChanged(DeliveryMark mark, TerritoryPath territory, string residentId, string householdId, Relation relation, string displayName);
 
-    Task HouseholdRepresentativeChanged(DeliveryMark mark, string householdId, string representativeId);
-
-    Task ResidentJoined(DeliveryMark mark, string residentId, string householdId, Relation relation, string displayName);
-
-    Task ResidentMovedOut(DeliveryMark mark, string residentId, string householdId);
+    Task ResidentLeft(DeliveryMark mark, string residentId, string householdId);
 
     /// <summary>The electorate as the roll stands now (frozen by the vote that asks).</summary>
     Task<EligibleVoter[]> Electorate(ElectorateKind kind, bool ownersByArea);

@@ -37,25 +37,24 @@ public sealed class RollGrain([PersistentState("roll", CouncilsNames.Storage)] I
 {
     private RollState State => roll.State;
 
-    public Task HouseholdRegistered(DeliveryMark mark, TerritoryPath territory, string householdId, string doorLabel, long areaDm2) =>
+    public Task HouseholdChanged(DeliveryMark mark, TerritoryPath territory, string householdId, string doorLabel, long areaDm2, string representativeId) =>
         Apply(mark, () =>
         {
             State.Territory ??= territory;
             var household = State.Households.TryGetValue(householdId, out var known) ? known : State.Households[householdId] = new RollHousehold { Id = householdId };
             household.DoorLabel = doorLabel;
             household.AreaDm2 = areaDm2;
+            household.RepresentativeId = representativeId;
         });
 
-    public Task HouseholdAreaChanged(DeliveryMark mark, string householdId, long areaDm2) =>
-        Apply(mark, () => { if (State.Households.TryGetValue(householdId, out var household)) household.AreaDm2 = areaDm2; });
+    public Task ResidentChanged(DeliveryMark mark, TerritoryPath territory, string residentId, string householdId, Relation relation, string displayName) =>
+        Apply(mark, () =>
+        {
+            State.Territory ??= territory;
+            State.Residents[residentId] = new RollResident { Id = residentId, HouseholdId = householdId, Relation = relation, DisplayName = displayName };
+        });
 
-    public Task HouseholdRepresentativeChanged(DeliveryMark mark, string householdId, string representativeId) =>
-        Apply(mark, () => { if (State.Households.TryGetValue(householdId, out var household)) household.RepresentativeId = representativeId; });
-
-    public Task ResidentJoined(DeliveryMark mark, string residentId, string householdId, Relation relation, string displayName) =>
-        Apply(mark, () => State.Residents[residentId] = new RollResident { Id = residentId, HouseholdId = householdId, Relation = relation, DisplayName = displayName });
-
-    public Task ResidentMovedOut(DeliveryMark mark, string residentId, string householdId) =>
+    public Task ResidentLeft(DeliveryMark mark, string residentId, string householdId) =>
         Apply(mark, () =>
         {
             if (State.Residents.TryGetValue(residentId, out var resident) && resident.HouseholdId == householdId)

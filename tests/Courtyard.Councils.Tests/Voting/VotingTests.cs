@@ -60,7 +60,7 @@ public sealed class VotingTests : IAsyncLifetime
         Assert.Equal(3, vote.EligibleVoters);
 
         var territory = new TerritoryRef { StreetId = "st_test", CommunityId = "cm_test", CourtyardId = courtyard.Id };
-        await host.Membership.Handle(new HouseholdRegistered { HouseholdId = "hh_late", Ref = territory, ExclusiveAreaDm2 = 9000 }, "ev_late_hh");
+        await host.Membership.Handle(new HouseholdChanged { HouseholdId = "hh_late", Ref = territory, ExclusiveAreaDm2 = 9000 }, "ev_late_hh");
         await host.Membership.Handle(new ResidentJoined { ResidentId = "rs_late", HouseholdId = "hh_late", Ref = territory, Relation = HouseholdRelation.Owner }, "ev_late_rs");
 
         await RefusedAsync(StatusCode.PermissionDenied, () => host.Client.CastBallotAsync(new CastBallotRequest
@@ -247,7 +247,7 @@ public sealed class VotingTests : IAsyncLifetime
         var territory = new TerritoryRef { StreetId = "st_test", CommunityId = "cm_test", CourtyardId = courtyard.Id };
         var joined = new ResidentJoined { ResidentId = "rs_lodger", HouseholdId = courtyard.Households[0].Id, Ref = territory, Relation = HouseholdRelation.FamilyMember };
         await host.Membership.Handle(joined, "ev_lodger_joined");
-        await host.Membership.Handle(new ResidentMovedOut { ResidentId = "rs_lodger", HouseholdId = courtyard.Households[0].Id, Ref = territory }, "ev_lodger_left");
+        await host.Membership.Handle(new ResidentLeft { ResidentId = "rs_lodger", HouseholdId = courtyard.Households[0].Id, Ref = territory }, "ev_lodger_left");
 
         // The broker redelivers the old "joined" after the "moved out": the roll has handled it, so it must not bring the resident back.
         await Assert.ThrowsAnyAsync<Exception>(() => host.Membership.Handle(joined, "ev_lodger_joined"));

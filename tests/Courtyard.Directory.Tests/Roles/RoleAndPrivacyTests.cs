@@ -52,7 +52,7 @@ public sealed class RoleAndPrivacyTests : DirectoryScenario
             new ListRoleGrantsRequest { ScopeId = Territory.OwnCourtyardId }, DirectoryTestHost.Bearer(refreshed.AccessToken)).ResponseAsync);
         Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
         Assert.StartsWith("无权操作", refused.Status.Detail);
-        var events = Host.Storage.Published.Where(e => e.Partition == Territory.OwnCourtyardId).Select(e => e.EventType).ToArray();
+        var events = Host.Storage.Published.Where(e => e.CourtyardId == Territory.OwnCourtyardId).Select(e => e.EventType).ToArray();
         Assert.Contains("courtyard.directory.role_granted.v1", events);
         Assert.Contains("courtyard.directory.role_revoked.v1", events);
         var audit = await Host.Client().ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = Territory.OwnCourtyardId, MaxEntries = 1000 }, AdminHeaders);

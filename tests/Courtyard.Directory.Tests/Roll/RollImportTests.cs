@@ -40,7 +40,7 @@ public sealed class RollImportTests : DirectoryScenario
         Assert.Equal(Occupancy.Tenant, households["5栋1单元101"].Occupancy);
         Assert.Equal(Territory.CommunityId, households["5栋1单元101"].Ref.CommunityId);
 
-        var events = Host.Storage.Published.Where(e => e.Partition == Territory.OwnCourtyardId).ToArray();
+        var events = Host.Storage.Published.Where(e => e.CourtyardId == Territory.OwnCourtyardId).ToArray();
         Assert.Equal(3, events.Count(e => e.EventType == "courtyard.directory.household_changed.v1"));
         Assert.Equal(5, events.Count(e => e.EventType == "courtyard.directory.resident_joined.v1"));
         var joined = events.Where(e => e.EventType == "courtyard.directory.resident_joined.v1")
@@ -112,7 +112,7 @@ public sealed class RollImportTests : DirectoryScenario
         Assert.Contains("第 2 行", errors[7].Message.ZhCn);
         Assert.Contains("手机号", errors[8].Message.ZhCn);
         Assert.Empty(await client.AllHouseholdsAsync(Admin, Territory.OwnCourtyardId));
-        Assert.DoesNotContain(Host.Storage.Published, e => e.Partition == Territory.OwnCourtyardId && e.EventType != "courtyard.directory.territory_node_created.v1");
+        Assert.DoesNotContain(Host.Storage.Published, e => e.CourtyardId == Territory.OwnCourtyardId && e.EventType != "courtyard.directory.territory_node_created.v1");
     }
 
     [Fact]
