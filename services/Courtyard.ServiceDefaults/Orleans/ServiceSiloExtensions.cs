@@ -80,7 +80,6 @@ public static class ServiceSiloExtensions
                 builder.Configuration.GetSection($"{SiloSettings.Section}:Membership").Bind(membership);
             });
             silo.AddActivityPropagation();
-            ServiceStorageExtensions.AddSiloWideStorage(silo);
         });
         builder.Services.AddHealthChecks().AddCheck<ClusterHealthCheck>("cluster", tags: [ServiceHealthChecks.ReadyTag]);
         return builder;

@@ -35,6 +35,7 @@ public static class ServiceStorageExtensions
         {
             return builder;
         }
+        bool firstStorage = !builder.Services.Select(d => d.ImplementationInstance).OfType<StorageSettings>().Any();
         var service = builder.Services.Select(d => d.ImplementationInstance).OfType<ServiceOptions>().First();
         var settings = StorageSettings.From(builder.Configuration, name, service.DataDir);
         builder.Services.AddSingleton(settings);
@@ -44,14 +45,19 @@ public static class ServiceStorageExtensions
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
             $"storage:{name}", services => new StorageHealthCheck(services.GetRequiredKeyedService<IStorageProvider>(name)),
             failureStatus: null, tags: [ServiceHealthChecks.ReadyTag]));
+        if (firstStorage)
+        {
+            builder.UseOrleans(AddSiloWideStorage);
+        }
         return builder;
     }
 
     /// <summary>
-    /// What every silo gets once, whatever storages it holds: durable reminders kept in the service storages (each grain
-    /// in its own service's database) and the CustomStorage log-consistency provider for JournaledGrains on our journal.
+    /// What a silo gets once, with its first storage: durable reminders kept in the service storages (each grain in its
+    /// own service's database) and the CustomStorage log-consistency provider for JournaledGrains on our journal. A
+    /// silo without any storage (a host serving no stateful service yet) has neither.
     /// </summary>
-    internal static void AddSiloWideStorage(ISiloBuilder silo)
+    private static void AddSiloWideStorage(ISiloBuilder silo)
     {
         silo.AddCourtyardReminders();
         silo.AddCourtyardJournal();

@@ -59,6 +59,7 @@ public sealed partial class CourtyardGrainStorage(
     {
         var effects = (grainState.State as IHasPendingEffects)?.Effects;
         var carried = effects?.Take() ?? ([], null);
+        using var activity = StorageTelemetry.StartWrite(storage, data is null ? "clear" : "write", stateName, carried.Outbox.Count);
         try
         {
             var result = await storage.State.WriteAsync(new StateWrite
@@ -76,6 +77,7 @@ public sealed partial class CourtyardGrainStorage(
         }
         catch (Exception error)
         {
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, error.GetType().Name);
             LogWriteFailed(logger, error, name, stateName, grainId);
             // No exception in the reason: Orleans would answer the calls queued behind this one with it, instead of
             // handing them to a fresh activation.

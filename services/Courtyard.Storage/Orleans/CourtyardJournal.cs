@@ -96,6 +96,7 @@ internal sealed partial class CourtyardJournal<TState, TEvent>(
             Outbox = carried.Outbox,
             Consumes = carried.Consumes,
         };
+        using var activity = StorageTelemetry.StartWrite(storage, "append", stream, carried.Outbox.Count);
         var inDoubt = false;
         for (var attempt = 0; ; attempt++)
         {

@@ -1,10 +1,11 @@
 using System.Threading.Tasks;
 using Orleans;
 using Orleans.Runtime;
+using Courtyard.Events;
 
 namespace Courtyard.ServiceDefaults.Tests.Orleans;
 
-/// <summary>A grain of the test service "probe", written the way TEAM convention 5 says services write theirs.</summary>
+/// <summary>A grain of the test service "probe", written the way services write theirs: each count raises ProbeCounted.</summary>
 public interface IProbeGrain : IGrainWithStringKey
 {
     /// <summary>Counts one more and keeps the count; "refuse" as the note refuses instead, changing nothing.</summary>
@@ -12,9 +13,11 @@ public interface IProbeGrain : IGrainWithStringKey
 }
 
 [GenerateSerializer]
-public sealed class ProbeState
+public sealed class ProbeState : Courtyard.Storage.IHasPendingEffects
 {
     [Id(0)] public int Count { get; set; }
+
+    [field: NonSerialized] public Courtyard.Storage.PendingEffects Effects { get; } = new();
 }
 
 [GrainType("probe.counter")]
@@ -27,6 +30,7 @@ public sealed class ProbeGrain([PersistentState("counter", "probe")] IPersistent
             throw RequestRefusedException.FailedPrecondition("计数已封存。", "The count is sealed.");
         }
         state.State.Count++;
+        state.State.Raise(this.GetPrimaryKeyString(), new Probe.ProbeCounted { Key = this.GetPrimaryKeyString(), Count = state.State.Count });
         await state.WriteStateAsync();
         return state.State.Count;
     }

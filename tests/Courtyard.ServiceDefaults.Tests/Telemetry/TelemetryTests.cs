@@ -3,6 +3,7 @@ using System.Net;
 using Courtyard.Interop.V1;
 using Courtyard.ServiceDefaults.Tests.Grpc;
 using Courtyard.ServiceDefaults.Tests.Orleans;
+using Courtyard.Events.Hosting;
 using Courtyard.Testing;
 using OpenTelemetry.Trace;
 
@@ -44,24 +45,29 @@ public sealed class TelemetryTests
     }
 
     /// <summary>
-    /// The first half of issue 7 §4's trace. Once Courtyard.Storage's grain storage and Courtyard.Events.Hosting are
-    /// plugged in, the whole trace is asserted the same way: a handler → grain → WriteStateAsync (storage span) → the
-    /// outbox relay's publish → the consumer's handler (through the event's traceparent), all one TraceId.
+    /// Issue 7 §4: one trace follows a call from the gRPC handler through the grain to storage and, through the event's
+    /// traceparent, into the consumer's handler — the outbox relay publishing in between on its own schedule.
     /// </summary>
     [Fact]
-    public async Task A_gRPC_call_and_the_grain_call_it_makes_are_one_trace()
+    public async Task A_gRPC_call_its_grain_call_the_durable_write_and_the_handler_of_the_event_it_raised_are_one_trace()
     {
         var spans = new List<Activity>();
+        var handled = new TaskCompletionSource<ActivityContext>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var host = await InteropTestServer.StartAsync<GrainInteropService>(new() { [ServiceTelemetryExtensions.TracingKey] = "true" }, builder =>
         {
             builder.AddServiceStorage("probe");
+            builder.Services.AddEventBus("probe", bus => bus.HandleWithoutStoredEffect<Probe.ProbeCounted>("probe-watcher", (_, _) =>
+            {
+                handled.TrySetResult(Activity.Current?.Context ?? default);
+                return Task.CompletedTask;
+            }));
             builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(spans));
         });
 
         await host.Client.EchoAsync(new EchoRequest { Text = "traced" });
+        var handler = await handled.Task.WaitAsync(TimeSpan.FromSeconds(20));
 
-        Activity? server = null;
-        Activity? grainCall = null;
+        Activity? server = null, grainCall = null, write = null, consumer = null;
         await Eventually.HoldsAsync(() =>
         {
             lock (spans)
@@ -69,11 +75,18 @@ public sealed class TelemetryTests
                 server = spans.FirstOrDefault(s => s.Kind == ActivityKind.Server && s.DisplayName.Contains("Interop/Echo", StringComparison.Ordinal));
                 grainCall = spans.FirstOrDefault(s => s.Source.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal)
                     && s.DisplayName.Contains(nameof(IProbeGrain.Increment), StringComparison.Ordinal));
+                write = spans.FirstOrDefault(s => s.Source.Name == "Courtyard.Storage");
+                consumer = spans.FirstOrDefault(s => s.Source.Name == "Courtyard.Events" && s.Kind == ActivityKind.Consumer);
             }
-            return server is not null && grainCall is not null;
-        }, TimeSpan.FromSeconds(20), "the exporter received the gRPC server span and the grain call span");
+            return server is not null && grainCall is not null && write is not null && consumer is not null;
+        }, TimeSpan.FromSeconds(20), "the exporter received the gRPC, grain call, storage write and consumer spans");
 
         Assert.Equal(server!.TraceId, grainCall!.TraceId);
+        Assert.Equal(server.TraceId, write!.TraceId);
+        Assert.Equal(1, write.GetTagItem("courtyard.outbox.rows"));            // the event committed with the state
+        Assert.Equal(server.TraceId, consumer!.TraceId);                       // carried by the event's traceparent
+        Assert.Equal(server.TraceId, handler.TraceId);                         // and current inside the handler
+        Assert.True(consumer.StartTimeUtc >= write.StartTimeUtc + write.Duration, "the handler ran after the commit");
         Assert.Equal("0", server.GetTagItem("grpc.status_code")?.ToString() ?? server.GetTagItem("rpc.grpc.status_code")?.ToString());
     }
 }
