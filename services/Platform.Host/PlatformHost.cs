@@ -1,3 +1,4 @@
+using Courtyard.Portal;
 using Courtyard.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -45,6 +46,7 @@ public static class PlatformHost
 
         // Services: builder.AddDirectory(); builder.AddCouncils(); … (each declares its storage with AddServiceStorage).
         // EVENTS PLUG-IN: the in-process event bus is the embedded default once Courtyard.Events.Hosting is merged.
+        builder.AddPortal();
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -52,6 +54,7 @@ public static class PlatformHost
         // Services: app.MapDirectory(); app.MapCouncils(); …
         map?.Invoke(app);
         app.MapStatusPage();
+        app.MapPortal();
         return app;
     }
 

@@ -16,7 +16,7 @@ internal static class StatusPage
     public static void MapStatusPage(this WebApplication app) =>
         // The explicit return type keeps this a route handler: `async (HttpContext) => …` alone would bind as a
         // RequestDelegate and its result would be dropped.
-        app.MapGet("/", async Task<IResult> (HttpContext http) =>
+        app.MapGet("/status", async Task<IResult> (HttpContext http) =>
             Results.Content(await RenderAsync(http.RequestServices, http.RequestAborted), "text/html; charset=utf-8"));
 
     private static async Task<string> RenderAsync(IServiceProvider services, CancellationToken cancellationToken)

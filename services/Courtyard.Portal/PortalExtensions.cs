@@ -1,0 +1,73 @@
+using Courtyard.Portal.Account;
+using Courtyard.Portal.Components;
+using Courtyard.Portal.Grpc;
+using Courtyard.Portal.Live;
+using Courtyard.Portal.Preferences;
+using Courtyard.ServiceDefaults;
+using Microsoft.AspNetCore.DataProtection;
+using StackExchange.Redis;
+
+namespace Courtyard.Portal;
+
+/// <summary>
+/// The portal as a part of any host: <c>builder.AddPortal()</c> and <c>app.MapPortal()</c>, alone (its Program.cs) or in
+/// Platform.Host on the host's HTTP/1.1 port. Pages are Razor components rendered on the server (static rendering: every
+/// page and form is plain HTML); blazor.web.js adds enhanced navigation, live.js the live tally.
+/// </summary>
+public static class PortalExtensions
+{
+    public static WebApplicationBuilder AddPortal(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        // Static web assets (app.css, blazor.web.js) from the build output also outside Development and without publish.
+        builder.WebHost.UseStaticWebAssets();
+        var options = PortalOptions.From(builder.Configuration);
+        builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
+
+        builder.Services.AddRazorComponents();
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.AddPortalClients();
+        builder.AddPortalAuthentication();
+        builder.AddPortalPreferences();
+        AddDataProtection(builder, options);
+        return builder;
+    }
+
+    public static WebApplication MapPortal(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseRequestLocalization();
+        // Explicit because the embedded host is built by CreateSlimBuilder, which does not add them by itself; antiforgery
+        // must come after authentication and authorization.
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseAntiforgery();
+        app.MapStaticAssets();
+        app.MapPortalPreferences();
+        app.MapAccountEndpoints();
+        app.MapLiveTally();
+        app.MapRazorComponents<App>();
+        return app;
+    }
+
+    /// <summary>
+    /// Keys that encrypt the sign-in cookie and antiforgery tokens. With several replicas they must share them: Redis
+    /// (<c>Courtyard:Portal:DataProtectionRedis</c>, list key <see cref="PortalOptions.DataProtectionRedisKey"/>);
+    /// otherwise a folder in the data directory, so a restart keeps people signed in.
+    /// </summary>
+    private static void AddDataProtection(WebApplicationBuilder builder, PortalOptions options)
+    {
+        var dataProtection = builder.Services.AddDataProtection().SetApplicationName("courtyard-portal");
+        if (!string.IsNullOrWhiteSpace(options.DataProtectionRedis))
+        {
+            var redis = ConnectionMultiplexer.Connect(options.DataProtectionRedis);
+            dataProtection.PersistKeysToStackExchangeRedis(redis, PortalOptions.DataProtectionRedisKey);
+        }
+        else
+        {
+            string dataDir = ServiceOptions.From(builder.Configuration, "portal").DataDir;
+            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDir, "portal-keys")));
+        }
+    }
+}
