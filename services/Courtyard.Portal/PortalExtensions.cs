@@ -27,6 +27,7 @@ public static class PortalExtensions
         builder.Services.AddRazorComponents();
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddScoped<BallotLookup>();
         builder.AddPortalClients();
         builder.AddPortalAuthentication();
         builder.AddPortalPreferences();
