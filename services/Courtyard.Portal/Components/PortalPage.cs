@@ -2,6 +2,7 @@ using Courtyard.Portal.Account;
 using Courtyard.Portal.Grpc;
 using Courtyard.Portal.Preferences;
 using Grpc.Core;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Components;
 
 namespace Courtyard.Portal.Components;
@@ -36,9 +37,13 @@ public abstract class PortalPage : ComponentBase
         catch (RpcException e)
         {
             Failure = ServiceMessage.From(e);
-            if (Failure.NeedsSignIn)
+            if (Failure.NeedsSignIn && Me.IsSignedIn)
             {
                 // The session ended (signed out elsewhere, or the account changed): sign in again and come back.
+                if (!HttpContext.Response.HasStarted)
+                {
+                    await HttpContext.SignOutAsync(PortalAuthentication.Scheme);
+                }
                 Navigation.NavigateTo($"{PortalAuthentication.SignInPath}?returnUrl={Uri.EscapeDataString(Here)}", forceLoad: true);
             }
             return default;

@@ -21,10 +21,17 @@ public sealed record ServiceMessage(StatusCode Code, string Chinese, string Engl
 
     public static ServiceMessage From(RpcException e)
     {
-        if (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Cancelled && !LooksBilingual(e.Status.Detail))
+        if (!e.Status.Detail.Any(IsCjk))
         {
-            // The transport's own words ("Error connecting to subchannel."), not the service's.
-            return new(e.StatusCode, "暂时无法连接服务。", "The service cannot be reached right now.");
+            // Not the service's own words but the transport's or the framework's ("Error connecting to subchannel.").
+            return e.StatusCode switch
+            {
+                StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Cancelled =>
+                    new(e.StatusCode, "暂时无法连接服务，请稍后再试。", "The service cannot be reached right now. Please try again later."),
+                StatusCode.Unauthenticated => new(e.StatusCode, "请先登录。", "Please sign in first."),
+                StatusCode.PermissionDenied => new(e.StatusCode, "您没有权限做这件事。", "You are not allowed to do this."),
+                _ => new(e.StatusCode, "操作未能完成，请稍后再试。", "This could not be done. Please try again later."),
+            };
         }
         var (chinese, english) = Split(e.Status.Detail);
         return new(e.StatusCode, chinese, english);
@@ -47,8 +54,6 @@ public sealed record ServiceMessage(StatusCode Code, string Chinese, string Engl
         }
         return (detail[..(lastCjk + 1)].Trim(), detail[(lastCjk + 1)..].Trim());
     }
-
-    private static bool LooksBilingual(string detail) => detail.Any(IsCjk);
 
     private static bool IsCjk(char c) =>
         char.GetUnicodeCategory(c) == UnicodeCategory.OtherLetter && c >= '\u2E80'

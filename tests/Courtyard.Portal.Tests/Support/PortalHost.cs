@@ -1,0 +1,75 @@
+using Courtyard.ServiceDefaults;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Host;
+
+namespace Courtyard.Portal.Tests.Support;
+
+/// <summary>
+/// The embedded host (services/Platform.Host: every service and the portal) started in this process on free ports of
+/// 127.0.0.1 with a fresh data folder, as `dotnet run --project services/Platform.Host` would run it.
+/// </summary>
+public sealed class PortalHost : IAsyncDisposable
+{
+    public const string AdminLogin = "admin";
+    public const string AdminPassword = "admin-password-1";
+
+    private readonly WebApplication app;
+    private readonly string root;
+
+    private PortalHost(WebApplication app, string root)
+    {
+        this.app = app;
+        this.root = root;
+        var endpoints = app.Services.GetRequiredService<ServiceEndpoints>();
+        HttpAddress = endpoints.HttpAddress;
+        GrpcAddress = endpoints.GrpcAddress;
+    }
+
+    /// <summary>Where the portal is: the host's HTTP/1.1 port.</summary>
+    public Uri HttpAddress { get; }
+    public Uri GrpcAddress { get; }
+    public IServiceProvider Services => app.Services;
+
+    public static async Task<PortalHost> StartAsync(IDictionary<string, string?>? settings = null)
+    {
+        string root = Path.Combine(Path.GetTempPath(), "courtyard-portal-tests", Guid.NewGuid().ToString("N"));
+        var app = PlatformHost.Build(new HostSettings(GrpcPort: 0, HttpPort: 0, DataDir: Path.Combine(root, "data")), builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Directory:Bootstrap:AdminLogin"] = AdminLogin,
+                ["Directory:Bootstrap:AdminPassword"] = AdminPassword,
+            });
+            if (settings is not null)
+            {
+                builder.Configuration.AddInMemoryCollection(settings);
+            }
+        });
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+        return new PortalHost(app, root);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync();
+        await app.DisposeAsync();
+        try
+        {
+            System.IO.Directory.Delete(root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp folder is harmless.
+        }
+    }
+}
