@@ -4,7 +4,10 @@ using Courtyard.Portal.Grpc;
 using Courtyard.Portal.Live;
 using Courtyard.Portal.Preferences;
 using Courtyard.ServiceDefaults;
+using System.Text.Encodings.Web;
+using System.Text.Unicode;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.WebEncoders;
 using StackExchange.Redis;
 
 namespace Courtyard.Portal;
@@ -25,6 +28,8 @@ public static class PortalExtensions
         builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
 
         builder.Services.AddRazorComponents();
+        // Chinese text as it is, not as &#x...; entities: pages a third the size on an old phone's slow connection.
+        builder.Services.Configure<WebEncoderOptions>(encoders => encoders.TextEncoderSettings = new TextEncoderSettings(UnicodeRanges.All));
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddScoped<BallotLookup>();

@@ -38,6 +38,43 @@ public sealed partial class HostProcessTests(Xunit.Abstractions.ITestOutputHelpe
         }
     }
 
+    /// <summary>
+    /// DESIGN.md §5: outside Development and without `dotnet publish`, static web assets (blazor.web.js, the portal's
+    /// stylesheet) are served only because the portal calls UseStaticWebAssets(). The executable from the build output,
+    /// in Production, serves the portal on "/" with both.
+    /// </summary>
+    [Fact]
+    public async Task The_executable_serves_the_portal_and_its_static_assets_in_production_from_the_build_output()
+    {
+        string dataDir = RunningHost.NewDataDir();
+        try
+        {
+            await using var host = StartHost(new Dictionary<string, string?> { ["ASPNETCORE_ENVIRONMENT"] = "Production", ["DOTNET_ENVIRONMENT"] = "Production" },
+                "--grpc-port", "0", "--http-port", "0", "--data-dir", dataDir);
+            string httpLine = await host.WaitForLineAsync("HTTP: ", TimeSpan.FromSeconds(60));
+            await host.WaitForLineAsync(line => line.Contains("Ready in", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+            using var http = new HttpClient { BaseAddress = new Uri(httpLine["HTTP: ".Length..]), Timeout = TimeSpan.FromSeconds(30) };
+
+            string home = await http.GetStringAsync("/");
+            var stylesheet = Regex.Match(home, "<link rel=\"stylesheet\" href=\"([^\"]+)\"");
+            using var script = await http.GetAsync("/_framework/blazor.web.js");
+            using var css = await http.GetAsync("/" + stylesheet.Groups[1].Value);
+            using var status = await http.GetAsync("/status");
+
+            Assert.Contains("院落议事", home);
+            Assert.True(stylesheet.Success, "the portal's page links its stylesheet");
+            Assert.Equal(HttpStatusCode.OK, script.StatusCode);
+            Assert.Contains("javascript", script.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(HttpStatusCode.OK, css.StatusCode);
+            Assert.Equal("text/css", css.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(HttpStatusCode.OK, status.StatusCode);
+        }
+        finally
+        {
+            RunningHost.TryDelete(Path.GetDirectoryName(dataDir)!);
+        }
+    }
+
     [Fact]
     public async Task An_unreachable_Redis_for_clustering_exits_with_code_1_and_a_message()
     {

@@ -125,7 +125,7 @@ public sealed class HostStartupTests
         await using var host = await RunningHost.StartWithProbeAsync();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
 
-        using var response = await http.GetAsync(new Uri(host.HttpAddress, "/"));
+        using var response = await http.GetAsync(new Uri(host.HttpAddress, "/status"));
         string page = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
