@@ -17,6 +17,9 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 npm ci --prefix tests/Interop --no-audit --no-fund --loglevel=error || exit 1
 
+step "Node packages for the portal's browser tests (axe-core)"
+npm ci --prefix tests/Courtyard.Portal.Tests --no-audit --no-fund --loglevel=error || exit 1
+
 step "Chromium for the portal's browser tests"
 if ! command -v chromium >/dev/null; then
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || exit 1
