@@ -1,16 +1,17 @@
 // Ballots benchmark: `dotnet run -c Release --project bench/Courtyard.Bench -- ballots [--seconds 5] [--courtyards 1000]
-//   [--households 20] [--prior 5000] [--samples 300] [--out FILE]`.
-// Councils end to end: Grpc.Net.Client → the Councils service (Grpc.AspNetCore) → the vote grain (Orleans, event-sourced)
-// → grain storage. (1) Acknowledged ballots/s and p50/p99 at 1, 32 and 256 concurrent voters spread over --courtyards
+//   [--households 20] [--prior 5000] [--samples 300] [--storage sqlite|postgres] [--out FILE]`.
+// Councils end to end: Grpc.Net.Client → the Councils service (Grpc.AspNetCore, JWT-authorized) → the vote grain
+// (Orleans, event-sourced) → its journal in the embedded default's SQLite file (or PostgreSQL), acknowledged only once
+// committed. (1) Acknowledged ballots/s and p50/p99 at 1, 32 and 256 concurrent voters spread over --courtyards
 // courtyards, each with one open vote. (2) The cost of one ballot with 10 and with --prior ballots already cast in one
-// vote (sequential, --samples each): the event-sourced vote must not pay for the ballots before it.
-// Storage is the interim in-memory one until the platform's SQLite storage lands; then the host line changes and this
-// measures the embedded default (final figures come from the lead's quiet-window run).
+// vote (sequential, --samples each): the event-sourced vote must not pay for the ballots before it. Final figures come
+// from the lead's quiet-window run.
 using System.Diagnostics;
 using System.Text.Json;
 using Courtyard.Councils.Tests;
 using Courtyard.Councils.V1;
 using Courtyard.Testing;
+using Courtyard.Testing.Services;
 
 public static class BallotsBenchmark
 {
@@ -27,7 +28,8 @@ public static class BallotsBenchmark
         var machine = BenchMachine.Describe();
         Console.WriteLine($"Ballots benchmark on {machine["cpu"]} ({machine["cores"]} cores), {machine["memory"]}, {machine["os"]}, {machine["dotnet"]}");
 
-        await using var host = await CouncilsTestHost.StartAsync();
+        var storage = Option(args, "--storage") == "postgres" ? TestStorage.Postgres : TestStorage.Sqlite;
+        await using var host = await CouncilsTestHost.StartAsync(storage: storage);
         Console.WriteLine($"seeding {courtyards} courtyards × {households} households, one open vote each…");
         var votes = new (TestCourtyard Courtyard, Vote Vote)[courtyards];
         await Parallel.ForEachAsync(Enumerable.Range(0, courtyards), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
@@ -65,7 +67,7 @@ public static class BallotsBenchmark
             benchmark = "ballots",
             date = DateTimeOffset.UtcNow,
             machine,
-            storage = "interim in-memory (until the platform's SQLite storage lands)",
+            storage = storage == TestStorage.Postgres ? "PostgreSQL (Courtyard.Storage journal)" : "SQLite (Courtyard.Storage journal, the embedded default)",
             secondsPerCell = seconds,
             courtyards,
             householdsPerCourtyard = households,

@@ -1,27 +1,20 @@
 // Roll import benchmark: `dotnet run -c Release --project bench/Courtyard.Bench -- directory-import [--households 5000]
-//   [--runs 5] [--out FILE]`.
+//   [--runs 5] [--storage sqlite|postgres] [--out FILE]`.
 // Imports a committee spreadsheet of N households (one owner each, every tenth also let to a tenant) through gRPC into a
-// fresh courtyard of an in-process Directory (Kestrel h2c + Orleans silo + memory grain storage until our SQLite
-// storage lands), --runs times, and the same file again into the last courtyard (nothing changes). Baseline in the same
-// run: reading and checking the file alone (RollCsvReader), the floor of any import. Writes bench/results/directory-import.json.
+// fresh courtyard of an in-process Directory composed as its Program composes it (ServiceDefaults: Kestrel h2c, Orleans
+// silo, its own SQLite file — or PostgreSQL from COURTYARD_TEST_POSTGRES — and the in-process event bus), --runs times,
+// and the same file again into the last courtyard (nothing changes). Baseline in the same run: reading and checking the
+// file alone (RollCsvReader), the floor of any import. Writes bench/results/directory-import.json.
 using System.Diagnostics;
-using System.Net;
 using System.Text.Json;
 using Courtyard.Common.V1;
 using Courtyard.Directory;
 using Courtyard.Directory.Roll;
 using Courtyard.Directory.Tests.Support;
 using Courtyard.Directory.V1;
+using Courtyard.Testing.Services;
 using Google.Protobuf;
 using Grpc.Core;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Orleans.Hosting;
-using Orleans.Storage;
 using DirectoryClient = Courtyard.Directory.V1.Directory.DirectoryClient;
 
 public static class DirectoryImportBenchmark
@@ -46,9 +39,14 @@ public static class DirectoryImportBenchmark
             }
         }
 
-        await using var app = await StartDirectoryAsync();
-        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(app.Urls.First());
-        var client = new DirectoryClient(channel);
+        var storage = Option(args, "--storage") == "postgres" ? TestStorage.Postgres : TestStorage.Sqlite;
+        await using var host = await ServiceTestHost.StartAsync(DirectoryOptions.ServiceName, builder => builder.AddDirectory(), app => app.MapDirectory(),
+            storage, new Dictionary<string, string?>
+            {
+                ["Directory:Bootstrap:AdminLogin"] = "admin",
+                ["Directory:Bootstrap:AdminPassword"] = "bench-admin-password",
+            });
+        var client = new DirectoryClient(host.Channel);
         var admin = new Metadata { { "authorization", "Bearer " + (await client.SignInAsync(new SignInRequest { Login = "admin", Password = "bench-admin-password" })).AccessToken } };
         string community = await CreateAsync(client, admin, await CreateAsync(client, admin, "", TerritoryLevel.Street, "街道"), TerritoryLevel.Community, "社区");
 
@@ -73,7 +71,7 @@ public static class DirectoryImportBenchmark
             benchmark = "directory-import",
             at = DateTimeOffset.UtcNow,
             machine,
-            storage = "Orleans memory grain storage (binary); SQLite once Courtyard.Storage's provider lands",
+            storage = storage == TestStorage.Postgres ? "PostgreSQL (Courtyard.Storage)" : "SQLite (Courtyard.Storage, the embedded default)",
             households,
             residents = households + households / 10,
             fileBytes = file.Length,
@@ -85,30 +83,6 @@ public static class DirectoryImportBenchmark
         }, new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine($"wrote {output}");
         return 0;
-    }
-
-    private static async Task<WebApplication> StartDirectoryAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Courtyard:DataDir"] = Path.Combine(Path.GetTempPath(), "courtyard-bench-directory", Guid.NewGuid().ToString("N")),
-            ["Directory:Bootstrap:AdminLogin"] = "admin",
-            ["Directory:Bootstrap:AdminPassword"] = "bench-admin-password",
-        });
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
-        builder.UseOrleans(silo =>
-        {
-            silo.UseLocalhostClustering(FreePort(), FreePort());
-            silo.AddMemoryGrainStorage(DirectoryOptions.ServiceName, options => options.Configure<Orleans.Serialization.Serializer>(
-                (memory, serializer) => memory.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer)));
-        });
-        builder.AddDirectory();
-        var app = builder.Build();
-        app.MapDirectory();
-        await app.StartAsync();
-        return app;
     }
 
     private static async Task<double> ImportAsync(DirectoryClient client, Metadata admin, string courtyard, byte[] file, int expectAdded)
@@ -141,13 +115,6 @@ public static class DirectoryImportBenchmark
     {
         var sorted = values.Order().ToArray();
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static string? Option(string[] args, string name) =>

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Courtyard.Authorization;
 using Courtyard.Interop.V1;
 using Courtyard.ServiceDefaults;
 using Courtyard.ServiceDefaults.Tests.Grpc.Interop;
@@ -106,6 +107,8 @@ public static class GrpcBenchmark
             ["Courtyard:DataDir"] = Path.Combine(Path.GetTempPath(), "courtyard-bench-grpc"),
         });
         builder.AddServiceDefaults("bench");
+        var interop = Courtyard.Interop.V1.Interop.Descriptor;
+        builder.Services.AddRpcAccess(Courtyard.Authorization.Access.RpcAccessTable.For(interop).Anonymous([.. interop.Methods.Select(m => m.Name)]).Build());
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var app = builder.Build();
         app.MapServiceDefaults();

@@ -3,15 +3,22 @@ using Courtyard.Councils.Voting;
 namespace Courtyard.Councils;
 
 /// <summary>
-/// Who is calling, as the handler established it from the caller's token: the resident, and whether they sit on this
-/// courtyard's committee or chair it. Grains decide with it what depends on the request's content (a paper ballot
-/// needs a committee member; an early close needs the chair); the access table decides the rest before the call.
+/// Who is calling, as the handler read it from the caller's access token: the account (who is recorded as having done
+/// it), the resident ids the account has on the rolls (whom it may act for online: its own household's ballot and
+/// co-signature), and whether it sits on this courtyard's committee or chairs it. Grains decide with it what depends on
+/// the request's content (a paper ballot needs a committee member; an early close the chair); the access table decides
+/// the rest before the call.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record Caller(
-    [property: Id(0)] string ResidentId,
-    [property: Id(1)] bool IsCommitteeMember,
-    [property: Id(2)] bool IsChair);
+    [property: Id(0)] string AccountId,
+    [property: Id(1)] string[] ResidentIds,
+    [property: Id(2)] bool IsCommitteeMember,
+    [property: Id(3)] bool IsChair)
+{
+    /// <summary>The first of <paramref name="residentIds"/> that is one of the caller's own, or null.</summary>
+    public string? OwnResidentAmong(IEnumerable<string> residentIds) => residentIds.FirstOrDefault(id => ResidentIds.Contains(id, StringComparer.Ordinal));
+}
 
 /// <summary>How an act reached the platform: online by the resident, on paper entered by the committee, or by proxy.</summary>
 [GenerateSerializer, Immutable]
@@ -55,7 +62,7 @@ public static class ChannelRules
         {
             if (string.IsNullOrWhiteSpace(channel.PaperSerial))
                 throw ServiceDefaults.RequestRefusedException.InvalidArgument("请填写纸质表的编号，以便核对原件。", "Give the paper form's serial number so the record can be matched to it.");
-            return channel with { EnteredById = caller.ResidentId };
+            return channel with { EnteredById = caller.AccountId };
         }
         if (string.IsNullOrWhiteSpace(channel.ProxyId) || string.IsNullOrWhiteSpace(channel.WitnessId) || string.IsNullOrWhiteSpace(channel.Reason))
             throw ServiceDefaults.RequestRefusedException.InvalidArgument(
@@ -63,6 +70,6 @@ public static class ChannelRules
         if (channel.WitnessId == channel.ProxyId || channel.WitnessId == principalId || channel.ProxyId == principalId)
             throw ServiceDefaults.RequestRefusedException.InvalidArgument(
                 "见证人不能是受托人或委托人本人，受托人也不能是委托人本人。", "The witness cannot be the proxy or the principal, and the proxy cannot be the principal.");
-        return channel with { EnteredById = caller.ResidentId };
+        return channel with { EnteredById = caller.AccountId };
     }
 }

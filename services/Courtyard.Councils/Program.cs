@@ -1,12 +1,11 @@
+// Councils alone: `dotnet run --project services/Courtyard.Councils` (it also runs inside services/Platform.Host).
 using Courtyard.Councils;
-using Courtyard.Councils.Grpc;
-using Courtyard.Councils.Hosting;
+using Courtyard.ServiceDefaults;
 
-// Councils alone. Until the platform's ServiceDefaults lands, the silo here is local and its storage interim (in memory).
-var builder = WebApplication.CreateBuilder(args);
-builder.UseOrleans(silo => silo.UseLocalhostClustering().AddCouncilsInterimStorage());
-builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<RefusalInterceptor>());
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.AddServiceDefaults(CouncilsNames.Service);
 builder.AddCouncils();
 var app = builder.Build();
+app.MapServiceDefaults();
 app.MapCouncils();
-app.Run();
+await app.RunAsync();

@@ -1,13 +1,14 @@
 using Courtyard.Authorization;
+using Courtyard.Events.Hosting;
 using Courtyard.Authorization.Enforcement;
 using Courtyard.Authorization.Territory;
 using Courtyard.Authorization.Tokens;
 using Courtyard.Directory.Accounts;
-using Courtyard.Directory.Audit;
 using Courtyard.Directory.Grpc;
 using Courtyard.Directory.Invitations;
 using Courtyard.Directory.Territory;
 using Courtyard.Directory.Tokens;
+using Courtyard.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,29 +20,28 @@ namespace Courtyard.Directory;
 public static class DirectoryHostingExtensions
 {
     /// <summary>
-    /// Directory's gRPC service, grains (found by Orleans in this assembly; state in the "directory" grain storage the
-    /// host registers), the audit journal's log-consistency provider, the signing key ring, and Courtyard authorization
-    /// with Directory's access table. Its key ring and territory also serve every other service in the same process.
+    /// Directory's storage (its own database: grain state, the audit journal, reminders), its event bus (the outbox relay
+    /// of its membership events), its grains, the signing key ring, and its access table. Its key ring and territory
+    /// also serve every other service in the same process. The host adds ServiceDefaults first.
     /// </summary>
     public static WebApplicationBuilder AddDirectory(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        builder.AddServiceStorage(DirectoryOptions.ServiceName);
         var services = builder.Services;
+        services.AddEventBus(DirectoryOptions.ServiceName, _ => { });
         services.AddOptions<DirectoryOptions>().Bind(builder.Configuration.GetSection(DirectoryOptions.Section));
         services.TryAddKeyedSingleton(DirectoryOptions.ServiceName, TimeProvider.System);
         services.AddSingleton<SigningKeyRing>();
         services.AddSingleton<ISigningKeySource>(sp => sp.GetRequiredService<SigningKeyRing>());
+        // Directory is the source of the territory: every service in this process reads it (not its own copy).
         services.AddSingleton<ITerritoryPlacements, DirectoryTerritoryPlacements>();
         services.AddSingleton<AccessTokenIssuer>();
         services.AddSingleton<ClientThrottle>();
         services.AddSingleton<InvitationSlips>();
         services.AddSingleton<AccountFlows>();
         services.AddHostedService<DirectoryBootstrap>();
-
-        builder.UseOrleans(silo => silo.AddLogStorageBasedLogConsistencyProvider(AuditJournal.ProviderName));
-        builder.AddCourtyardAuthorization();
         services.AddRpcAccess(DirectoryAccess.Table);
-        services.AddGrpc();
         return builder;
     }
 

@@ -10,7 +10,6 @@ if (args is ["audit", ..])
 }
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.AddServiceDefaults(DirectoryOptions.ServiceName);
-builder.AddServiceStorage(DirectoryOptions.ServiceName);
 builder.AddDirectory();
 var app = builder.Build();
 app.MapServiceDefaults();

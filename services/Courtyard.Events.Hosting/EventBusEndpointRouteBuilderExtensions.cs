@@ -15,10 +15,12 @@ public static class EventBusEndpointRouteBuilderExtensions
     /// endpoints (on the HTTP/1.1 port Dapr calls): <c>UseCloudEvents</c> with the CloudEvent's attributes forwarded as
     /// headers, <c>MapSubscribeHandler</c> for GET /dapr/subscribe, and per topic a route <c>.WithTopic(...)</c> naming
     /// its dead-letter topic, which has a route of its own. The routes require the "Dapr" policy (the app token) when Dapr is given one.
+    /// <paramref name="admin"/> adds conventions to EventAdmin's endpoints (ServiceDefaults: who may call it).
     /// </summary>
-    public static WebApplication MapEventBus(this WebApplication app)
+    public static WebApplication MapEventBus(this WebApplication app, Action<GrpcServiceEndpointConventionBuilder>? admin = null)
     {
-        app.MapGrpcService<EventAdminService>();
+        var adminEndpoints = app.MapGrpcService<EventAdminService>();
+        admin?.Invoke(adminEndpoints);
         if (app.Services.GetRequiredService<IEventTransport>() is DaprTransport dapr)
         {
             app.MapDaprSubscriptions(dapr);

@@ -1,3 +1,5 @@
+using Courtyard.Authorization;
+using Courtyard.Authorization.Enforcement;
 using Courtyard.Events.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -71,10 +73,13 @@ public static class ServiceDefaultsExtensions
         builder.AddServiceHealthChecks();
         builder.AddServiceTelemetry(options);
 
-        // AUTHORIZATION PLUG-IN (services/Courtyard.Authorization, from the directory work): JWT bearer validation and the
-        // per-RPC access rules go here, e.g. builder.AddCourtyardAuthorization(); WebApplication then runs
-        // UseAuthentication/UseAuthorization before the gRPC endpoints on its own, and MapServiceDefaults marks health,
-        // reflection, /healthz and /metrics anonymous.
+        // Authorization (services/Courtyard.Authorization): JWT bearer validation of Directory's access tokens and every
+        // gRPC service's access table, enforced before its handlers run. An RPC no table declares is refused; health
+        // and reflection are anonymous, and so are /healthz and /metrics (MapServiceDefaults). WebApplication runs
+        // UseAuthentication/UseAuthorization before the endpoints on its own.
+        builder.AddCourtyardAuthorization();
+        builder.Services.AddRpcAccess(EventAdminAccess.Table);
+        builder.Services.AddHostedService<TokenKeysStartupCheck>();
         return builder;
     }
 
@@ -92,7 +97,7 @@ public static class ServiceDefaultsExtensions
         // transport Dapr's subscription routes on the HTTP/1.1 port. AddEventBus registered the "broker" readiness check.
         if (app.Services.GetService<Courtyard.Events.Hosting.EventBusRegistry>() is not null)
         {
-            app.MapEventBus();
+            app.MapEventBus(admin => admin.RequireRpcAccess(EventAdminAccess.Table));
         }
         return app;
     }

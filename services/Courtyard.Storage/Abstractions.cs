@@ -15,8 +15,12 @@ namespace Courtyard.Storage;
 /// </summary>
 public sealed record StoredState(string StateType, string Key, byte[]? Data, long Version);
 
-/// <summary>"Consumer <paramref name="Consumer"/> has handled event <paramref name="EventId"/> from <paramref name="Source"/>."</summary>
-public sealed record InboxMark(string Consumer, string Source, string EventId);
+/// <summary>
+/// "Consumer <paramref name="Consumer"/> has handled event <paramref name="EventId"/> from <paramref name="Source"/>."
+/// Orleans-serializable, so an event handler passes it to the grain whose state write commits it.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record InboxMark([property: Id(0)] string Consumer, [property: Id(1)] string Source, [property: Id(2)] string EventId);
 
 /// <summary>
 /// One unit of the storage transaction. <see cref="ExpectedVersion"/> is 0 when the caller believes no row exists.

@@ -1,3 +1,5 @@
+using Courtyard.Councils;
+using Courtyard.Directory;
 using Courtyard.Portal;
 using Courtyard.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
@@ -11,8 +13,8 @@ namespace Platform.Host;
 /// <summary>
 /// Builds the all-in-one host: ServiceDefaults, one Orleans silo on localhost clustering, then every service's own
 /// Add…/Map… extension, each with its own SQLite file in the data folder (<c>AddServiceStorage("councils")</c> inside
-/// <c>AddCouncils</c>). Today that is health, reflection and /metrics; Directory, Councils, Rules, Volunteers, Projects
-/// and the portal add one line each here as they arrive.
+/// <c>AddCouncils</c>) and its own event bus on the in-process transport. Directory and Councils today; Rules,
+/// Volunteers, Projects and the portal add one line each here as they arrive.
 /// </summary>
 public static class PlatformHost
 {
@@ -44,14 +46,17 @@ public static class PlatformHost
         // "Silo not running with ServerGC": the embedded host runs on small machines with workstation GC on purpose.
         builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
 
-        // Services: builder.AddDirectory(); builder.AddCouncils(); … (each declares its storage with AddServiceStorage).
-        // EVENTS PLUG-IN: the in-process event bus is the embedded default once Courtyard.Events.Hosting is merged.
+        // Services, each with its own storage and event bus (in-process unless Courtyard__Events__Transport says otherwise).
+        builder.AddDirectory();
+        builder.AddCouncils();
+        // The portal on the HTTP/1.1 port: a client of the services above, like any other.
         builder.AddPortal();
         configure?.Invoke(builder);
 
         var app = builder.Build();
         app.MapServiceDefaults();
-        // Services: app.MapDirectory(); app.MapCouncils(); …
+        app.MapDirectory();
+        app.MapCouncils();
         map?.Invoke(app);
         app.MapStatusPage();
         app.MapPortal();

@@ -3,6 +3,8 @@
 //   {"grpc":"http://127.0.0.1:N","silo":"127.0.0.1:M","durable":false}
 // ("durable": whether the grain storage is Courtyard.Storage's, which keeps state across processes).
 using System.Text.Json;
+using Courtyard.Authorization;
+using Courtyard.Authorization.Access;
 using Courtyard.Clustering.Tests.Worker;
 using Courtyard.ServiceDefaults;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,6 +15,8 @@ using Orleans.Storage;
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.AddServiceDefaults("clustertest");
 builder.AddServiceStorage("clustertest");
+var counter = Courtyard.Clustering.Tests.Worker.Counter.Descriptor;
+builder.Services.AddRpcAccess(RpcAccessTable.For(counter).Anonymous([.. counter.Methods.Select(m => m.Name)]).Build());
 var app = builder.Build();
 app.MapServiceDefaults();
 app.MapGrpcService<CounterService>();

@@ -1,103 +1,93 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Security.Cryptography;
-using Courtyard.Councils.Grpc;
-using Courtyard.Councils.Hosting;
-using Courtyard.Councils.IntegrationEvents;
+using Courtyard.Authorization.Claims;
+using Courtyard.Authorization.Tokens;
 using Courtyard.Councils.V1;
-using Courtyard.Storage;
+using Courtyard.Events;
+using Courtyard.Events.Transports;
+using Courtyard.Testing.Authorization;
+using Courtyard.Testing.Services;
 using Google.Protobuf;
 using Grpc.Core;
-using Grpc.Net.Client;
-using Microsoft.AspNetCore.Authentication.JwtBearer;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
-using Orleans;
-using Orleans.Hosting;
 using Orleans.Runtime;
 
 namespace Courtyard.Councils.Tests;
 
 /// <summary>
-/// Councils in a test WebApplication: Kestrel on a free h2c port, an in-process silo (localhost clustering, the interim
-/// in-memory storage), JWT bearer authentication with a key of its own, and a Grpc.Net.Client channel to it. Tests call
-/// the service through <see cref="Client"/> as a given resident with <see cref="As"/>.
+/// Councils as it runs for real, in-process: its Program's composition (ServiceDefaults, AddCouncils, MapCouncils) on a
+/// free h2c port, an Orleans silo, its own SQLite file or PostgreSQL database, the in-process event bus, and Courtyard
+/// authorization trusting the key of <see cref="Tokens"/>. Tests call it through gRPC as a given caller, and fill a
+/// courtyard's roll the way production does: Directory's membership events delivered through the event transport
+/// (<see cref="DeliverFromDirectoryAsync{T}"/>).
 /// </summary>
 public sealed class CouncilsTestHost : IAsyncDisposable
 {
-    private readonly WebApplication app;
-    private readonly GrpcChannel channel;
-    private readonly TestTokens tokens;
+    private readonly ServiceTestHost host;
 
-    private CouncilsTestHost(WebApplication app, GrpcChannel channel, TestTokens tokens)
+    private CouncilsTestHost(ServiceTestHost host, TestTokens tokens)
     {
-        this.app = app;
-        this.channel = channel;
-        this.tokens = tokens;
-        Client = new Councils.V1.Councils.CouncilsClient(channel);
+        this.host = host;
+        Tokens = tokens;
+        Client = new Councils.V1.Councils.CouncilsClient(host.Channel);
     }
 
     public Councils.V1.Councils.CouncilsClient Client { get; }
 
-    public IServiceProvider Services => app.Services;
+    public TestTokens Tokens { get; }
 
-    public IGrainFactory Grains => app.Services.GetRequiredService<IGrainFactory>();
+    public ServiceTestHost Host => host;
 
-    public MembershipEventHandlers Membership => new(Grains);
+    public IServiceProvider Services => host.Services;
 
-    /// <summary>The integration events committed so far.</summary>
-    public IReadOnlyCollection<OutboxMessage> Outbox => app.Services.GetRequiredService<InterimOutbox>().Committed;
+    public IGrainFactory Grains => host.Grains;
 
-    public static async Task<CouncilsTestHost> StartAsync(TimeProvider? time = null)
+    public static async Task<CouncilsTestHost> StartAsync(TimeProvider? time = null, TestStorage storage = TestStorage.Sqlite)
     {
         var tokens = new TestTokens();
-        var builder = WebApplication.CreateBuilder();
-        builder.Logging.ClearProviders();
-        if (Environment.GetEnvironmentVariable("COUNCILS_TEST_LOGS") == "1") builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
-        var (siloPort, gatewayPort) = (FreePort(), FreePort());
-        var cluster = "councils-test-" + Guid.NewGuid().ToString("N")[..8];
-        builder.UseOrleans(silo => silo
-            .UseLocalhostClustering(siloPort, gatewayPort, serviceId: cluster, clusterId: cluster)
-            .AddCouncilsInterimStorage());
-        builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<RefusalInterceptor>());
-        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(jwt =>
-        {
-            jwt.MapInboundClaims = false;
-            jwt.TokenValidationParameters = new TokenValidationParameters
+        var host = await ServiceTestHost.StartAsync(CouncilsNames.Service,
+            builder =>
             {
-                ValidIssuer = TestTokens.Issuer, ValidAudience = TestTokens.Audience, IssuerSigningKey = tokens.Key, NameClaimType = "sub", RoleClaimType = "role",
-            };
-        });
-        if (time is not null) builder.Services.AddSingleton(new CouncilsClock(time));
-        builder.AddCouncils();
-        var app = builder.Build();
-        app.UseAuthentication();
-        app.MapCouncils();
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new CouncilsTestHost(app, GrpcChannel.ForAddress(address), tokens);
+                // Directory is not in this process: tokens are checked against the test's key.
+                builder.Services.AddSingleton<ISigningKeySource>(tokens.KeySource);
+                if (time is not null) builder.Services.AddSingleton(new CouncilsClock(time));
+                builder.AddCouncils();
+            },
+            app => app.MapCouncils(),
+            storage);
+        return new CouncilsTestHost(host, tokens);
     }
 
-    /// <summary>Call options for a signed-in resident holding roles such as "committee_chair:cy_1".</summary>
-    public CallOptions As(string residentId, params string[] roles) => tokens.As(residentId, roles);
+    /// <summary>Call options for a signed-in account holding <paramref name="grants"/>, with places on the rolls as <paramref name="residentIds"/>.</summary>
+    public CallOptions As(string accountId, IEnumerable<GrantClaim> grants, params string[] residentIds) =>
+        new(new Metadata { { "authorization", "Bearer " + Tokens.Mint(accountId, grants, residentIds) } }, deadline: DateTime.UtcNow.AddSeconds(60));
 
-    public static CallOptions Anonymous => TestTokens.Anonymous;
+    public static CallOptions Anonymous => new(deadline: DateTime.UtcNow.AddSeconds(60));
 
-    /// <summary>The integration events of one type committed so far, parsed.</summary>
-    public List<T> Events<T>() where T : IMessage<T>, new()
+    /// <summary>The integration events of one type Councils committed so far (its outbox rows), parsed.</summary>
+    public async Task<List<T>> EventsAsync<T>() where T : IMessage<T>, new()
     {
-        var type = new T().Descriptor.GetOptions().GetExtension(Common.V1.IntegrationEventExtensions.IntegrationEvent).Type;
+        var type = EventCatalog.Get<T>().Type;
         var parser = new MessageParser<T>(() => new T());
-        return Outbox.Where(message => message.EventType == type).Select(message => JsonParser.Default.Parse<T>(message.Payload)).ToList();
+        return (await host.CommittedEventsAsync(CouncilsNames.Service)).Where(e => e.EventType == type).Select(e => parser.ParseJson(e.Payload)).ToList();
+    }
+
+    /// <summary>
+    /// Delivers one of Directory's events to this process's subscribers through the event transport, as Directory's
+    /// relay would, and returns once they settled (handled, or found handled before). The same <paramref name="eventId"/>
+    /// again is a redelivery.
+    /// </summary>
+    public async Task DeliverFromDirectoryAsync<T>(string courtyardId, T message, string? eventId = null) where T : IMessage<T>
+    {
+        var row = EventCatalog.ToOutbox(courtyardId, message);
+        var cloudEvent = new CloudEvent
+        {
+            Id = eventId ?? "directory-test-" + Guid.NewGuid().ToString("N"), Source = "directory", Type = row.EventType,
+            Subject = courtyardId, Time = DateTimeOffset.UtcNow, Data = row.Payload,
+        };
+        var result = await Services.GetRequiredService<IEventTransport>().PublishAsync([OutgoingEvent.Create(row.Topic, cloudEvent)], CancellationToken.None);
+        if (result.Accepted != 1)
+        {
+            throw new InvalidOperationException($"{row.EventType} {cloudEvent.Id} was not delivered: {result.Error?.Message}");
+        }
     }
 
     /// <summary>Deactivates every grain, so the next call activates it again from storage.</summary>
@@ -106,17 +96,5 @@ public sealed class CouncilsTestHost : IAsyncDisposable
         await Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        channel.Dispose();
-        await app.StopAsync();
-        await app.DisposeAsync();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public ValueTask DisposeAsync() => host.DisposeAsync();
 }

@@ -32,6 +32,23 @@ public abstract partial class StorageConformanceTests
     }
 
     [Fact]
+    public async Task Reading_a_journals_rows_pages_through_every_stored_event_in_version_order_snapshots_or_not()
+    {
+        await Storage.Journal.AppendAsync(new JournalAppend { Stream = "audit/1", ExpectedVersion = 0, Events = Events(1, 2, 3) });
+        await Storage.Journal.AppendAsync(new JournalAppend { Stream = "audit/1", ExpectedVersion = 3, Events = Events(4, 5), Snapshot = [42] });
+        await Storage.Journal.AppendAsync(new JournalAppend { Stream = "audit/2", ExpectedVersion = 0, Events = Events(99) });
+
+        var first = await Storage.Journal.ReadEventsAsync("audit/1", afterVersion: 0, max: 2);
+        var rest = await Storage.Journal.ReadEventsAsync("audit/1", afterVersion: first[^1].Version, max: 10);
+
+        Assert.Equal([1L, 2L], first.Select(row => row.Version));
+        Assert.Equal([3L, 4L, 5L], rest.Select(row => row.Version));
+        Assert.Equal([1, 2, 3, 4, 5], Values(first.Concat(rest).Select(row => row.Data)));
+        Assert.Empty(await Storage.Journal.ReadEventsAsync("audit/1", afterVersion: 5, max: 10));
+        Assert.Empty(await Storage.Journal.ReadEventsAsync("audit/3", afterVersion: 0, max: 10));
+    }
+
+    [Fact]
     public async Task A_journal_append_at_a_stale_version_conflicts_and_writes_nothing()
     {
         var mark = new InboxMark("councils", "directory", "e-1");

@@ -1,3 +1,5 @@
+using Courtyard.Authorization;
+using Courtyard.Authorization.Access;
 using Courtyard.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Orleans;
@@ -12,6 +14,8 @@ public static class ProbeServiceExtensions
     public static WebApplicationBuilder AddProbe(this WebApplicationBuilder builder)
     {
         builder.AddServiceStorage("hosttests");
+        var probe = Probe.Probe.Descriptor;
+        builder.Services.AddRpcAccess(RpcAccessTable.For(probe).Anonymous([.. probe.Methods.Select(m => m.Name)]).Build());
         return builder;
     }
 

@@ -23,6 +23,9 @@ public static class ScopeResolvers
     /// <summary>A street, community or courtyard id (<c>st_…</c>, <c>cm_…</c>, <c>cy_…</c>).</summary>
     public static IScopeResolver Territory { get; } = new PrefixResolver("territory", "st_", "cm_", "cy_");
 
+    /// <summary>A field that names no territory (a service name, for platform operations): only platform admins are covered.</summary>
+    public static IScopeResolver NoTerritory { get; } = new PrefixResolver("platform");
+
     private sealed class PrefixResolver(string kind, params string[] prefixes) : IScopeResolver
     {
         public string Kind => kind;

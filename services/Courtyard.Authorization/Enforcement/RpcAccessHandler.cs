@@ -4,6 +4,7 @@ using Courtyard.Authorization.Territory;
 using Courtyard.Common.V1;
 using Courtyard.Directory.V1;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Courtyard.Authorization.Enforcement;
 
@@ -13,7 +14,7 @@ namespace Courtyard.Authorization.Enforcement;
 /// a street grant covers the street and everything below it; platform admin covers everything. A node the placements do
 /// not know is covered only by a grant on that very node (so a guess learns nothing).
 /// </summary>
-public sealed class RpcAccessHandler(ITerritoryPlacements placements) : AuthorizationHandler<RpcAccessRequirement, RpcRequestResource>
+public sealed class RpcAccessHandler(IServiceProvider services) : AuthorizationHandler<RpcAccessRequirement, RpcRequestResource>
 {
     protected override async Task HandleRequirementAsync(AuthorizationHandlerContext context, RpcAccessRequirement requirement, RpcRequestResource resource)
     {
@@ -58,7 +59,9 @@ public sealed class RpcAccessHandler(ITerritoryPlacements placements) : Authoriz
         {
             return [];
         }
-        TerritoryRef? path = await placements.FindAsync(node, CancellationToken.None);
+        // A host without placements has no rule that needs them (AuthorizationStartupCheck): the node is all it knows.
+        var placements = services.GetService<ITerritoryPlacements>();
+        TerritoryRef? path = placements is null ? null : await placements.FindAsync(node, CancellationToken.None);
         if (path is null)
         {
             return [node];

@@ -88,20 +88,32 @@ public static class AuthorizationServiceCollectionExtensions
         }
         else
         {
-            throw new InvalidOperationException(
-                "配置有误：请设置 Courtyard:Authentication:DirectoryAddress（目录服务的 HTTP 地址），以便校验访问令牌。\n" +
-                "Configuration error: set Courtyard:Authentication:DirectoryAddress (environment Courtyard__Authentication__DirectoryAddress) " +
-                "to Directory's HTTP address, where it publishes the keys that sign access tokens.");
+            // No keys: no token validates. A host that maps a signed-in RPC does not start like this (CheckTokenKeys).
+            bearer.TokenValidationParameters.IssuerSigningKeyResolver = (_, _, _, _) => [];
         }
     }
+
+    /// <summary>Whether this process can check access tokens: Directory's key ring is in it, or Directory's address is configured.</summary>
+    public static bool CanValidateTokens(IServiceProvider services) =>
+        services.GetService<ISigningKeySource>() is not null || services.GetRequiredService<TokenOptions>().DirectoryAddress is not null;
+
+    /// <summary>Why a host that serves signed-in RPCs cannot start without token keys, Chinese first.</summary>
+    public const string MissingTokenKeysMessage =
+        "配置有误：请设置 Courtyard:Authentication:DirectoryAddress（目录服务的 HTTP 地址），以便校验访问令牌。\n" +
+        "Configuration error: set Courtyard:Authentication:DirectoryAddress (environment Courtyard__Authentication__DirectoryAddress) " +
+        "to Directory's HTTP address, where it publishes the keys that sign access tokens.";
 }
 
-/// <summary>Fails the start, saying what is missing, rather than the first scoped call.</summary>
-internal sealed class AuthorizationStartupCheck(IServiceProvider services) : IHostedService
+/// <summary>
+/// Fails the start, saying what is missing, rather than the first scoped call: a host whose tables scope any RPC to a
+/// territory must know where each courtyard sits.
+/// </summary>
+internal sealed class AuthorizationStartupCheck(IServiceProvider services, RpcAccessRegistry registry) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        if (services.GetService<Courtyard.Authorization.Territory.ITerritoryPlacements>() is null)
+        bool scopedToTerritory = registry.Rules.Any(r => r.Kind == RpcAccessKind.Scoped && r.Resolver != ScopeResolvers.NoTerritory);
+        if (scopedToTerritory && services.GetService<Courtyard.Authorization.Territory.ITerritoryPlacements>() is null)
         {
             throw new InvalidOperationException(
                 "缺少 ITerritoryPlacements：服务需要知道每个院落所属的社区和街道才能判断权限。\n" +

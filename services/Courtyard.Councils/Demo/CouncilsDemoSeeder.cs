@@ -1,36 +1,38 @@
 using Courtyard.Councils.Proposals;
 using Courtyard.Councils.Voting;
-using ProposalEffect = Courtyard.Councils.V1.ProposalEffect;
 using Google.Protobuf;
-
+using ProposalEffect = Courtyard.Councils.V1.ProposalEffect;
 
 namespace Courtyard.Councils.Demo;
+
+/// <summary>One household of the demo roll: its owner, and the owner's account when they have one (they then vote online).</summary>
+public sealed record DemoVoter(string HouseholdId, string OwnerResidentId, string? OwnerAccountId);
 
 /// <summary>Who the demo acts as, from the Directory's demo seeding (which also fills Councils' roll through its events).</summary>
 public sealed record DemoCourtyard(
     string CourtyardId,
-    string ChairId,
-    string CommitteeMemberId,
-    IReadOnlyList<(string HouseholdId, string OwnerResidentId)> Voters);
+    string ChairAccountId,
+    string CommitteeMemberAccountId,
+    IReadOnlyList<DemoVoter> Voters);
 
 /// <summary>
 /// Councils' part of <c>--demo</c>: one passed proposal with its result notice, and one open proposal with a vote and
-/// some ballots cast. Every act uses a fixed request_id, so running it again finds everything already there and
-/// changes nothing.
+/// some ballots cast — online by the owners who have an account, on paper (entered by the committee member) by the
+/// rest. Every act uses a fixed request_id, so running it again finds everything already there and changes nothing.
 /// </summary>
 public sealed class CouncilsDemoSeeder(IGrainFactory grains, CouncilsClock clock)
 {
     public async Task SeedAsync(DemoCourtyard demo)
     {
-        var chair = new Caller(demo.ChairId, IsCommitteeMember: true, IsChair: true);
-        var member = new Caller(demo.CommitteeMemberId, IsCommitteeMember: true, IsChair: false);
+        var chair = new Caller(demo.ChairAccountId, [], IsCommitteeMember: true, IsChair: true);
+        var member = new Caller(demo.CommitteeMemberAccountId, [], IsCommitteeMember: true, IsChair: false);
 
         // A passed proposal: bicycle sheds, voted by simple majority, closed early by the chair at the meeting.
         var sheds = await Table(demo, member, "demo:sheds", "在东门旁加装非机动车棚",
             "东门旁空地常年乱停电动车，堵塞消防通道。提议加装两排非机动车棚（约 40 个车位），并安装充电桩。费用由社区工作经费列支。",
             new BallotDesign(DecisionRuleKind.SimpleMajority, ElectorateKind.PerHousehold, false, [], 0, EarlyCloseAllowed: true));
         var shedsVote = await OpenVote(demo, sheds, member, "demo:sheds:open", TimeSpan.FromDays(7));
-        await CastSome(demo, shedsVote, demo.Voters.Take(demo.Voters.Count * 3 / 5).ToList(), "demo:sheds");
+        await CastSome(shedsVote, member, demo.Voters.Take(demo.Voters.Count * 3 / 5).ToList(), "demo:sheds");
         if (await shedsVote.Get() is { Closed: false })
             await shedsVote.CloseEarly(chair, "demo:sheds:close", "议事会当场表决完毕");
 
@@ -40,7 +42,7 @@ public sealed class CouncilsDemoSeeder(IGrainFactory grains, CouncilsClock clock
             new BallotDesign(DecisionRuleKind.CivilCode278Ordinary, ElectorateKind.PerHousehold, false, [], 0, EarlyCloseAllowed: false),
             new ProposalEffect { CivilCode278 = new ProposalEffect.Types.CivilCode278Matter { Item = 5 } });
         var roofVote = await OpenVote(demo, roof, member, "demo:roof:open", TimeSpan.FromDays(14));
-        await CastSome(demo, roofVote, demo.Voters.Take(demo.Voters.Count / 3).ToList(), "demo:roof");
+        await CastSome(roofVote, member, demo.Voters.Take(demo.Voters.Count / 3).ToList(), "demo:roof");
     }
 
     private async Task<IProposalGrain> Table(DemoCourtyard demo, Caller member, string requestId, string title, string body, BallotDesign design, ProposalEffect? effect = null)
@@ -59,15 +61,17 @@ public sealed class CouncilsDemoSeeder(IGrainFactory grains, CouncilsClock clock
         return grains.GetGrain<IVoteGrain>(Ids.GrainKey(demo.CourtyardId, Ids.VoteOf(view.Id)));
     }
 
-    private static async Task CastSome(DemoCourtyard demo, IVoteGrain vote, List<(string HouseholdId, string OwnerResidentId)> voters, string requestPrefix)
+    private static async Task CastSome(IVoteGrain vote, Caller member, List<DemoVoter> voters, string requestPrefix)
     {
         if (await vote.Get() is not { Closed: false }) return;
         for (var i = 0; i < voters.Count; i++)
         {
-            var (household, owner) = voters[i];
+            var voter = voters[i];
             var choice = i % 7 == 3 ? Choice.Against : i % 11 == 5 ? Choice.Abstain : Choice.For;
-            await vote.Cast(new CastCommand($"{requestPrefix}:{household}", household, choice, [], ChannelRecord.Online,
-                new Caller(owner, IsCommitteeMember: owner == demo.ChairId || owner == demo.CommitteeMemberId, IsChair: owner == demo.ChairId)));
+            var (channel, caller) = voter.OwnerAccountId is { } account
+                ? (ChannelRecord.Online, new Caller(account, [voter.OwnerResidentId], IsCommitteeMember: false, IsChair: false))
+                : (new ChannelRecord(ChannelKind.Paper, PaperSerial: $"{requestPrefix}-{i + 1:D3}"), member);
+            await vote.Cast(new CastCommand($"{requestPrefix}:{voter.HouseholdId}", voter.HouseholdId, choice, [], channel, caller));
         }
     }
 }

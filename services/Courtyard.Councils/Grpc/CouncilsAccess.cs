@@ -1,20 +1,16 @@
+using Courtyard.Authorization.Access;
+using Courtyard.Councils.V1;
 using Courtyard.Directory.V1;
+using Service = Courtyard.Councils.V1.Councils.CouncilsBase;
 
 namespace Courtyard.Councils.Grpc;
 
-/// <summary>Who may call an RPC: any of <see cref="Roles"/> held in a scope covering the request's courtyard; or anyone.</summary>
-public sealed record RpcAccess(IReadOnlyList<Role> Roles, bool Anonymous = false)
-{
-    /// <summary>The request field naming the courtyard the caller's role must cover.</summary>
-    public const string ScopeField = "courtyard_id";
-}
-
 /// <summary>
-/// The access table of courtyard.councils.v1.Councils, as data: every RPC, the roles that may call it, and the scope
-/// (the request's courtyard_id; a community- or street-level grant covers the courtyards below it). Authorization
-/// enforces it; a test checks that every RPC of the service is declared here. Checks that depend on a request's content
-/// (a paper ballot needs a committee member, an online ballot the household's own representative or owner, an early
-/// close the chair) are the grains' own.
+/// Who may call each RPC of courtyard.councils.v1.Councils: anyone (public notices are read, printed and verified
+/// without signing in — democratic supervision), or the listed roles held in a scope covering the request's
+/// <c>courtyard_id</c> (a community or street role covers the courtyards below it). Courtyard.Authorization enforces it
+/// before a handler runs. Checks that depend on a request's content (a paper ballot needs a committee member, an online
+/// ballot the household's own representative or owner, an early close the chair) are the grains' own.
 /// </summary>
 public static class CouncilsAccess
 {
@@ -27,39 +23,44 @@ public static class CouncilsAccess
         Role.SocialWorker, Role.CommunityOfficial, Role.StreetOfficial,
     ];
 
-    private static readonly RpcAccess Public = new([], Anonymous: true);
+    public static RpcAccessTable Table { get; } = Declare(RpcAccessTable.For(CouncilsReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.ServiceDescriptor>("Councils"))
+        .Anonymous(nameof(Service.GetProposalKinds), nameof(Service.GetNotice), nameof(Service.ListNotices),
+            nameof(Service.GetPrintableNotice), nameof(Service.VerifyNotice)))
+        .Build();
 
-    public static IReadOnlyDictionary<string, RpcAccess> Table { get; } = new Dictionary<string, RpcAccess>
+    private static RpcAccessTable.Builder Declare(RpcAccessTable.Builder table)
     {
-        ["GetCouncil"] = new(Readers),
-        ["UpdateCouncilSettings"] = new(Chair),
-        ["GetProposalKinds"] = Public,
+        (string Method, Role[] Roles)[] scoped =
+        [
+            (nameof(Service.GetCouncil), Readers),
+            (nameof(Service.UpdateCouncilSettings), Chair),
 
-        ["TableProposal"] = new(Committee),
-        ["GetProposal"] = new(Readers),
-        ["ListProposals"] = new(Readers),
-        ["ReviseProposal"] = new(Committee),
-        ["CommentOnProposal"] = new(Residents),
-        ["ListProposalComments"] = new(Readers),
-        ["WithdrawProposal"] = new(Residents),
-        ["StartPetition"] = new(Residents),
-        ["CoSignPetition"] = new(Residents),
+            (nameof(Service.TableProposal), Committee),
+            (nameof(Service.GetProposal), Readers),
+            (nameof(Service.ListProposals), Readers),
+            (nameof(Service.ReviseProposal), Committee),
+            (nameof(Service.CommentOnProposal), Residents),
+            (nameof(Service.ListProposalComments), Readers),
+            (nameof(Service.WithdrawProposal), Residents),
+            (nameof(Service.StartPetition), Residents),
+            (nameof(Service.CoSignPetition), Residents),
 
-        ["OpenVote"] = new(Committee),
-        ["GetVote"] = new(Readers),
-        ["CastBallot"] = new(Residents),
-        ["GetTally"] = new(Readers),
-        ["WatchTally"] = new(Readers),
-        ["CloseVote"] = new(Chair),
-        ["ListBallots"] = new(Readers),
+            (nameof(Service.OpenVote), Committee),
+            (nameof(Service.GetVote), Readers),
+            (nameof(Service.CastBallot), Residents),
+            (nameof(Service.GetTally), Readers),
+            (nameof(Service.WatchTally), Readers),
+            (nameof(Service.CloseVote), Chair),
+            (nameof(Service.ListBallots), Readers),
 
-        // Public notices are read, printed and verified without signing in (democratic supervision).
-        ["PostNotice"] = new(Committee),
-        ["GetNotice"] = Public,
-        ["ListNotices"] = Public,
-        ["GetPrintableNotice"] = Public,
-        ["VerifyNotice"] = Public,
-        ["RaiseObjection"] = new(Residents),
-        ["AnswerObjection"] = new(Committee),
-    };
+            (nameof(Service.PostNotice), Committee),
+            (nameof(Service.RaiseObjection), Residents),
+            (nameof(Service.AnswerObjection), Committee),
+        ];
+        foreach (var (method, roles) in scoped)
+        {
+            table.Scoped(method, roles, "courtyard_id", ScopeResolvers.Courtyard);
+        }
+        return table;
+    }
 }

@@ -1,34 +1,46 @@
 using Courtyard.Common.V1;
 using Courtyard.Councils.Roll;
+using Courtyard.Councils.Territory;
 using Courtyard.Directory.V1;
+using Courtyard.Events;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Courtyard.Councils.IntegrationEvents;
 
 /// <summary>
-/// Keeps Councils' copy of each courtyard's roll from the Directory's membership events (topic "directory"). Each
-/// handler passes the delivery's id so the roll grain records the event with its change, exactly once. The event bus
-/// registers these when Courtyard.Events' handler API lands; until then tests and the demo call them directly.
+/// What Councils consumes from Directory (topic "directory"): where each courtyard sits (for authorization) and each
+/// courtyard's roll (households with their floor area and representative, residents with their relation), from which
+/// electorates are frozen. Each handler passes its delivery's inbox mark to the one grain whose state write carries the
+/// effect, so a redelivered event changes nothing. Role grants are not consumed: callers' roles come in their tokens.
 /// </summary>
-public sealed class MembershipEventHandlers(IGrainFactory grains)
+public static class MembershipEventHandlers
 {
-    public const string Source = "directory";
+    /// <summary>Councils' consumer (its inbox, and its queue per topic).</summary>
+    public const string Consumer = CouncilsNames.Service;
 
-    public Task Handle(HouseholdChanged changed, string eventId) =>
-        Roll(changed.Ref).HouseholdChanged(Mark(eventId), Path(changed.Ref), changed.HouseholdId, changed.DoorLabel, changed.ExclusiveAreaDm2, changed.RepresentativeId);
+    public static EventBus HandleMembershipEvents(this EventBus bus) => bus
+        .Handle<TerritoryNodeCreated>(Consumer, (created, delivery) =>
+            Grains(delivery).GetGrain<ITerritoryPlacementGrain>(Required(created.NodeId, "node_id"))
+                .Record(delivery.TakeMark(), Path(created.Ref)))
+        .Handle<HouseholdChanged>(Consumer, (changed, delivery) =>
+            Roll(delivery, changed.Ref).HouseholdChanged(delivery.TakeMark(), Path(changed.Ref), changed.HouseholdId, changed.DoorLabel,
+                changed.ExclusiveAreaDm2, changed.RepresentativeId))
+        .Handle<ResidentJoined>(Consumer, (joined, delivery) =>
+            Roll(delivery, joined.Ref).ResidentChanged(delivery.TakeMark(), Path(joined.Ref), joined.ResidentId, joined.HouseholdId,
+                (Relation)joined.Relation, joined.DisplayName))
+        .Handle<ResidentUpdated>(Consumer, (updated, delivery) =>
+            Roll(delivery, updated.Ref).ResidentChanged(delivery.TakeMark(), Path(updated.Ref), updated.ResidentId, updated.HouseholdId,
+                (Relation)updated.Relation, updated.DisplayName))
+        .Handle<ResidentLeft>(Consumer, (left, delivery) =>
+            Roll(delivery, left.Ref).ResidentLeft(delivery.TakeMark(), left.ResidentId, left.HouseholdId));
 
-    public Task Handle(ResidentJoined joined, string eventId) =>
-        Roll(joined.Ref).ResidentChanged(Mark(eventId), Path(joined.Ref), joined.ResidentId, joined.HouseholdId, (Relation)joined.Relation, joined.DisplayName);
+    private static IGrainFactory Grains(EventDelivery delivery) => delivery.Services.GetRequiredService<IGrainFactory>();
 
-    public Task Handle(ResidentUpdated updated, string eventId) =>
-        Roll(updated.Ref).ResidentChanged(Mark(eventId), Path(updated.Ref), updated.ResidentId, updated.HouseholdId, (Relation)updated.Relation, updated.DisplayName);
+    private static IRollGrain Roll(EventDelivery delivery, TerritoryRef? territory) =>
+        Grains(delivery).GetGrain<IRollGrain>(Required(territory?.CourtyardId, "ref.courtyard_id"));
 
-    public Task Handle(ResidentLeft left, string eventId) =>
-        Roll(left.Ref).ResidentLeft(Mark(eventId), left.ResidentId, left.HouseholdId);
+    private static TerritoryPath Path(TerritoryRef? territory) => new(territory?.StreetId ?? "", territory?.CommunityId ?? "", territory?.CourtyardId ?? "");
 
-    private IRollGrain Roll(TerritoryRef territory) => grains.GetGrain<IRollGrain>(
-        string.IsNullOrEmpty(territory?.CourtyardId) ? throw new ArgumentException("A membership event must name its courtyard.") : territory.CourtyardId);
-
-    private static TerritoryPath Path(TerritoryRef territory) => new(territory.StreetId, territory.CommunityId, territory.CourtyardId);
-
-    private static DeliveryMark Mark(string eventId) => new(CouncilsNames.Service, Source, eventId);
+    private static string Required(string? id, string field) =>
+        string.IsNullOrEmpty(id) ? throw new ArgumentException($"A membership event must carry {field}.") : id;
 }

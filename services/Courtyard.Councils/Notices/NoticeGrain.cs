@@ -1,5 +1,6 @@
 using Courtyard.Councils.Council;
 using Courtyard.Councils.IntegrationEvents;
+using Courtyard.Events;
 using Courtyard.Councils.Roll;
 using Courtyard.ServiceDefaults;
 using Courtyard.Storage;
@@ -46,7 +47,7 @@ public sealed class NoticeGrain(
             postedAt.AddDays(command.ObjectionDays), postedAt.AddDays(command.DisplayDays), command.SupersedesNoticeId);
         State.Content = content;
         State.Sha256 = NoticeCanonicalForm.Sha256(content);
-        State.Posted = new AuditRecord(caller?.ResidentId ?? CouncilsNames.Service, caller?.ResidentId ?? CouncilsNames.Service, postedAt, ChannelRecord.Online, command.RequestId);
+        State.Posted = new AuditRecord(caller?.AccountId ?? CouncilsNames.Service, caller?.AccountId ?? CouncilsNames.Service, postedAt, ChannelRecord.Online, command.RequestId);
         State.Territory = command.Territory;
         Raise(CouncilsEvents.NoticePosted(View()));
         await Write();
@@ -83,8 +84,8 @@ public sealed class NoticeGrain(
                 $"The objection window closed at {content.ObjectionsCloseAt:yyyy-MM-dd HH:mm} UTC.");
         if (string.IsNullOrWhiteSpace(text) || text.Length > 4000)
             throw RequestRefusedException.InvalidArgument("请写明异议内容（不超过 4000 字）。", "Write the objection (at most 4,000 characters).");
-        var admitted = ChannelRules.Admit(channel, caller, caller.ResidentId);
-        var objection = new ObjectionRecord(id, text.Trim(), new AuditRecord(caller.ResidentId, caller.ResidentId, clock.Now, admitted, requestId), "", null);
+        var admitted = ChannelRules.Admit(channel, caller, caller.AccountId);
+        var objection = new ObjectionRecord(id, text.Trim(), new AuditRecord(caller.AccountId, caller.AccountId, clock.Now, admitted, requestId), "", null);
         State.Objections.Add(objection);
         Raise(CouncilsEvents.ObjectionRaised(View(), objection));
         await Write();
@@ -102,7 +103,7 @@ public sealed class NoticeGrain(
             throw RequestRefusedException.PermissionDenied("只有院委会委员可以答复异议。", "Only a committee member can answer an objection.");
         if (string.IsNullOrWhiteSpace(text))
             throw RequestRefusedException.InvalidArgument("请写明答复内容。", "Write the answer.");
-        var answered = objection with { AnswerText = text.Trim(), AnswerAudit = new AuditRecord(caller.ResidentId, caller.ResidentId, clock.Now, ChannelRecord.Online, requestId) };
+        var answered = objection with { AnswerText = text.Trim(), AnswerAudit = new AuditRecord(caller.AccountId, caller.AccountId, clock.Now, ChannelRecord.Online, requestId) };
         State.Objections[index] = answered;
         await Write();
         return answered;
@@ -116,7 +117,7 @@ public sealed class NoticeGrain(
     }
 
     /// <summary>The one place this grain raises integration events: committed with its next state write.</summary>
-    private void Raise(Google.Protobuf.IMessage message) => State.Raise(Key.CourtyardId, message);
+    private void Raise<T>(T message) where T : Google.Protobuf.IMessage<T> => State.Raise(Key.CourtyardId, message);
 
     private NoticeView View() => new(State.Content!, State.Sha256, State.Posted!, State.Territory!, [.. State.Objections], State.SupersededBy);
 

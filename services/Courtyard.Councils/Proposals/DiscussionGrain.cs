@@ -1,4 +1,6 @@
+using Courtyard.Storage;
 using Orleans.EventSourcing;
+using Orleans.EventSourcing.CustomStorage;
 using Orleans.Providers;
 
 namespace Courtyard.Councils.Proposals;
@@ -26,11 +28,16 @@ public interface IDiscussionGrain : IGrainWithStringKey
 }
 
 [GrainType("councils.discussion")]
-[LogConsistencyProvider(ProviderName = CouncilsNames.Journal)]
-[StorageProvider(ProviderName = CouncilsNames.Storage)]
-public sealed class DiscussionGrain : JournaledGrain<DiscussionState, CommentView>, IDiscussionGrain
+[LogConsistencyProvider(ProviderName = CourtyardStorageSiloBuilderExtensions.JournalProviderName)]
+public sealed class DiscussionGrain([Journal(CouncilsNames.Storage)] IJournal<DiscussionState, CommentView> journal)
+    : JournaledGrain<DiscussionState, CommentView>, IDiscussionGrain, ICustomStorageInterface<DiscussionState, CommentView>
 {
     protected override void TransitionState(DiscussionState state, CommentView @event) => state.Apply(@event);
+
+    public Task<KeyValuePair<int, DiscussionState>> ReadStateFromStorage() => journal.ReadAsync(TransitionState);
+
+    public Task<bool> ApplyUpdatesToStorage(IReadOnlyList<CommentView> updates, int expectedVersion) =>
+        journal.AppendAsync(State, updates, expectedVersion);
 
     public async Task<CommentView> Post(CommentView comment)
     {

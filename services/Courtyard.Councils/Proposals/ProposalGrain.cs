@@ -1,5 +1,6 @@
 using Courtyard.Councils.Council;
 using Courtyard.Councils.IntegrationEvents;
+using Courtyard.Events;
 using Courtyard.Councils.Notices;
 using Courtyard.Councils.Roll;
 using Courtyard.Councils.Voting;
@@ -87,11 +88,11 @@ public sealed class ProposalGrain(
         var admitted = ChannelRules.Admit(channel, caller, householdId);
         if (!await Roll.HasHousehold(householdId))
             throw RequestRefusedException.NotFound("名册上没有这一户。", "No such household on the courtyard's roll.");
-        if (admitted.Kind == Voting.ChannelKind.Online && !await Roll.LivesIn(caller.ResidentId, householdId))
+        if (admitted.Kind == Voting.ChannelKind.Online && !await Roll.LivesIn(caller.ResidentIds, householdId))
             throw RequestRefusedException.PermissionDenied("只能为自己所住的户联名。", "You can co-sign only for the household you live in.");
 
         var now = clock.Now;
-        State.Signatures[householdId] = new Signature(householdId, new AuditRecord(householdId, caller.ResidentId, now, admitted, requestId));
+        State.Signatures[householdId] = new Signature(householdId, new AuditRecord(householdId, caller.AccountId, now, admitted, requestId));
         if (State.Signatures.Count >= State.HouseholdsRequired)
         {
             State.Status = ProposalStatus.Deliberation;
@@ -114,7 +115,7 @@ public sealed class ProposalGrain(
             throw RequestRefusedException.FailedPrecondition("只有讨论中的议题可以修改；表决开始后文本不再改变。", "Only a proposal in deliberation can be revised; its text is fixed once voting opens.");
         CheckText(title, body);
         State.Revisions.Add(new Revision(State.Revisions.Count + 1, title.Trim(), body.Trim(), note.Trim(),
-            new AuditRecord(caller.ResidentId, caller.ResidentId, clock.Now, ChannelRecord.Online, requestId)));
+            new AuditRecord(caller.AccountId, caller.AccountId, clock.Now, ChannelRecord.Online, requestId)));
         await WriteAndIndex();
         return await View();
     }
@@ -128,16 +129,16 @@ public sealed class ProposalGrain(
             throw RequestRefusedException.FailedPrecondition("讨论已结束，不能再发表意见。", "Deliberation has ended: comments are closed.");
         if (string.IsNullOrWhiteSpace(text) || text.Length > 4000)
             throw RequestRefusedException.InvalidArgument("请写下意见（不超过 4000 字）。", "Write a comment (at most 4,000 characters).");
-        var admitted = ChannelRules.Admit(channel, caller, caller.ResidentId);
+        var admitted = ChannelRules.Admit(channel, caller, caller.AccountId);
         return await discussion.Post(new CommentView(id, Key.ProposalId, text.Trim(),
-            new AuditRecord(caller.ResidentId, caller.ResidentId, clock.Now, admitted, requestId), State.Revisions.Count));
+            new AuditRecord(caller.AccountId, caller.AccountId, clock.Now, admitted, requestId), State.Revisions.Count));
     }
 
     public async Task<ProposalView> Withdraw(string reason, Caller caller, string requestId)
     {
         if (State.Tabling is null) throw NotFound();
         if (State.WithdrawnByRequest == requestId) return await View();
-        if (!caller.IsCommitteeMember && caller.ResidentId != State.Tabled!.ActorId)
+        if (!caller.IsCommitteeMember && caller.AccountId != State.Tabled!.ActorId)
             throw RequestRefusedException.PermissionDenied("只有院委会委员或发起人可以撤回议题。", "Only a committee member or whoever started it can withdraw a proposal.");
         if (EffectiveStatus() is not (ProposalStatus.Deliberation or ProposalStatus.CollectingSignatures))
             throw RequestRefusedException.FailedPrecondition("表决开始后不能撤回议题。", "A proposal cannot be withdrawn once voting has opened.");
@@ -163,7 +164,7 @@ public sealed class ProposalGrain(
         var design = State.Tabling.Design;
         var electorate = await Roll.Electorate(design.Electorate, DecisionRules.For(design.Rule).OwnersByAreaPerHousehold);
         var spec = new VoteSpec(Key.CourtyardId, Ids.VoteOf(Key.ProposalId), Key.ProposalId, State.Territory!, design, now, closesAt,
-            new AuditRecord(caller.ResidentId, caller.ResidentId, now, ChannelRecord.Online, requestId));
+            new AuditRecord(caller.AccountId, caller.AccountId, now, ChannelRecord.Online, requestId));
         // The vote is opened first: if this grain fails before its own write, a retry finds the vote open and catches up.
         var opened = await vote.Open(spec, electorate);
         State.Status = ProposalStatus.Voting;
@@ -183,7 +184,8 @@ public sealed class ProposalGrain(
             State.FinalTally = final;
             var view = await View();
             Raise(CouncilsEvents.VoteClosed(view, final));
-            Raise(State.Status == ProposalStatus.Passed ? CouncilsEvents.ProposalPassed(view, final) : CouncilsEvents.ProposalRejected(view, final));
+            if (State.Status == ProposalStatus.Passed) Raise(CouncilsEvents.ProposalPassed(view, final));
+            else Raise(CouncilsEvents.ProposalRejected(view, final));
             await WriteAndIndex();
         }
         if (State.FinalTally is not null)
@@ -217,7 +219,7 @@ public sealed class ProposalGrain(
         State.Tabling = command;
         State.Territory = (await Roll.Summary()).Territory ?? new TerritoryPath("", "", Key.CourtyardId);
         State.Status = status;
-        State.Tabled = new AuditRecord(caller.ResidentId, caller.ResidentId, now, ChannelRecord.Online, command.RequestId);
+        State.Tabled = new AuditRecord(caller.AccountId, caller.AccountId, now, ChannelRecord.Online, command.RequestId);
         State.Revisions = [new Revision(1, command.Title.Trim(), command.Body.Trim(), "", State.Tabled)];
     }
 
@@ -237,7 +239,7 @@ public sealed class ProposalGrain(
     }
 
     /// <summary>The one place this grain raises integration events: committed with its next state write.</summary>
-    private void Raise(Google.Protobuf.IMessage message) => State.Raise(Key.CourtyardId, message);
+    private void Raise<T>(T message) where T : Google.Protobuf.IMessage<T> => State.Raise(Key.CourtyardId, message);
 
     private async Task WriteAndIndex()
     {

@@ -1,4 +1,5 @@
 using Courtyard.Councils.Voting;
+using Courtyard.Storage;
 
 namespace Courtyard.Councils.Roll;
 
@@ -15,33 +16,30 @@ public enum Relation
 [GenerateSerializer, Immutable]
 public sealed record TerritoryPath([property: Id(0)] string StreetId, [property: Id(1)] string CommunityId, [property: Id(2)] string CourtyardId);
 
-/// <summary>The delivery of an integration event, passed by its handler so the grain records it with its change, once.</summary>
-[GenerateSerializer, Immutable]
-public sealed record DeliveryMark([property: Id(0)] string Consumer, [property: Id(1)] string Source, [property: Id(2)] string EventId);
-
 [GenerateSerializer, Immutable]
 public sealed record RollSummary([property: Id(0)] int Households, [property: Id(1)] int Residents, [property: Id(2)] TerritoryPath? Territory);
 
 /// <summary>
 /// Councils' own copy of a courtyard's roll, kept from the Directory's membership events (households with their
 /// exclusive floor area and representative, residents with their relation): what an electorate is frozen from, and
-/// whom a resident may act for. Each method is what one membership event does; a repeated event changes nothing.
+/// whom a resident may act for. Each method is what one membership event does, and records the event's inbox mark with
+/// the change in one state write: a repeated event changes nothing (its write fails with InboxMarkAlreadyRecordedException).
 /// </summary>
 public interface IRollGrain : IGrainWithStringKey
 {
     /// <summary>A household registered, or its area or representative changed: the household as it is now.</summary>
-    Task HouseholdChanged(DeliveryMark mark, TerritoryPath territory, string householdId, string doorLabel, long areaDm2, string representativeId);
+    Task HouseholdChanged(InboxMark mark, TerritoryPath territory, string householdId, string doorLabel, long areaDm2, string representativeId);
 
     /// <summary>A resident joined the roll, or their details changed: the resident as they are now.</summary>
-    Task ResidentChanged(DeliveryMark mark, TerritoryPath territory, string residentId, string householdId, Relation relation, string displayName);
+    Task ResidentChanged(InboxMark mark, TerritoryPath territory, string residentId, string householdId, Relation relation, string displayName);
 
-    Task ResidentLeft(DeliveryMark mark, string residentId, string householdId);
+    Task ResidentLeft(InboxMark mark, string residentId, string householdId);
 
     /// <summary>The electorate as the roll stands now (frozen by the vote that asks).</summary>
     Task<EligibleVoter[]> Electorate(ElectorateKind kind, bool ownersByArea);
 
-    /// <summary>Whether the resident lives in the household (may co-sign for it online).</summary>
-    Task<bool> LivesIn(string residentId, string householdId);
+    /// <summary>Whether one of the residents lives in the household (so its account may co-sign for it online).</summary>
+    Task<bool> LivesIn(string[] residentIds, string householdId);
 
     Task<bool> HasHousehold(string householdId);
 

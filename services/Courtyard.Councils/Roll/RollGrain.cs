@@ -1,4 +1,3 @@
-using Courtyard.Councils.IntegrationEvents;
 using Courtyard.Councils.Voting;
 using Courtyard.Storage;
 
@@ -37,7 +36,7 @@ public sealed class RollGrain([PersistentState("roll", CouncilsNames.Storage)] I
 {
     private RollState State => roll.State;
 
-    public Task HouseholdChanged(DeliveryMark mark, TerritoryPath territory, string householdId, string doorLabel, long areaDm2, string representativeId) =>
+    public Task HouseholdChanged(InboxMark mark, TerritoryPath territory, string householdId, string doorLabel, long areaDm2, string representativeId) =>
         Apply(mark, () =>
         {
             State.Territory ??= territory;
@@ -47,14 +46,14 @@ public sealed class RollGrain([PersistentState("roll", CouncilsNames.Storage)] I
             household.RepresentativeId = representativeId;
         });
 
-    public Task ResidentChanged(DeliveryMark mark, TerritoryPath territory, string residentId, string householdId, Relation relation, string displayName) =>
+    public Task ResidentChanged(InboxMark mark, TerritoryPath territory, string residentId, string householdId, Relation relation, string displayName) =>
         Apply(mark, () =>
         {
             State.Territory ??= territory;
             State.Residents[residentId] = new RollResident { Id = residentId, HouseholdId = householdId, Relation = relation, DisplayName = displayName };
         });
 
-    public Task ResidentLeft(DeliveryMark mark, string residentId, string householdId) =>
+    public Task ResidentLeft(InboxMark mark, string residentId, string householdId) =>
         Apply(mark, () =>
         {
             if (State.Residents.TryGetValue(residentId, out var resident) && resident.HouseholdId == householdId)
@@ -84,17 +83,17 @@ public sealed class RollGrain([PersistentState("roll", CouncilsNames.Storage)] I
         }).ToArray());
     }
 
-    public Task<bool> LivesIn(string residentId, string householdId) =>
-        Task.FromResult(State.Residents.TryGetValue(residentId, out var resident) && resident.HouseholdId == householdId);
+    public Task<bool> LivesIn(string[] residentIds, string householdId) =>
+        Task.FromResult(residentIds.Any(id => State.Residents.TryGetValue(id, out var resident) && resident.HouseholdId == householdId));
 
     public Task<bool> HasHousehold(string householdId) => Task.FromResult(State.Households.ContainsKey(householdId));
 
     public Task<RollSummary> Summary() => Task.FromResult(new RollSummary(State.Households.Count, State.Residents.Count, State.Territory));
 
-    private async Task Apply(DeliveryMark mark, Action change)
+    private async Task Apply(InboxMark mark, Action change)
     {
+        State.Effects.Consume(mark);
         change();
-        State.ConsumeDelivery(mark);
         await roll.WriteStateAsync();
     }
 }

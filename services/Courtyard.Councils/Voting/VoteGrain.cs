@@ -1,29 +1,38 @@
 using Courtyard.Councils.Council;
+using Courtyard.Councils.IntegrationEvents;
 using Courtyard.Councils.Proposals;
+using Courtyard.Events;
 using Courtyard.ServiceDefaults;
+using Courtyard.Storage;
 using Microsoft.Extensions.Logging;
 using Orleans.EventSourcing;
+using Orleans.EventSourcing.CustomStorage;
 using Orleans.Providers;
 using Orleans.Utilities;
 
 namespace Courtyard.Councils.Voting;
 
+/// <summary>
+/// One vote, event-sourced: each ballot is one appended journal entry (with its BallotCast outbox row, in the same
+/// transaction), so a ballot costs the same however many were cast before it; snapshots keep activation short.
+/// </summary>
 [GrainType("councils.vote")]
-[LogConsistencyProvider(ProviderName = CouncilsNames.Journal)]
-[StorageProvider(ProviderName = CouncilsNames.Storage)]
-public sealed class VoteGrain : JournaledGrain<VoteState, VoteEvent>, IVoteGrain, IRemindable
+[LogConsistencyProvider(ProviderName = CourtyardStorageSiloBuilderExtensions.JournalProviderName)]
+public sealed class VoteGrain : JournaledGrain<VoteState, VoteEvent>, IVoteGrain, IRemindable, ICustomStorageInterface<VoteState, VoteEvent>
 {
     private const string ClosingReminder = "close";
     /// <summary>Watchers get at most this many tally messages a second; the last change always arrives.</summary>
     private static readonly TimeSpan PushInterval = TimeSpan.FromMilliseconds(200);
 
+    private readonly IJournal<VoteState, VoteEvent> journal;
     private readonly CouncilsClock clock;
     private readonly ILogger<VoteGrain> logger;
     private readonly ObserverManager<ITallyObserver> watchers;
     private IGrainTimer? pendingPush;
 
-    public VoteGrain(CouncilsClock clock, ILogger<VoteGrain> logger)
+    public VoteGrain([Journal(CouncilsNames.Storage)] IJournal<VoteState, VoteEvent> journal, CouncilsClock clock, ILogger<VoteGrain> logger)
     {
+        this.journal = journal;
         this.clock = clock;
         this.logger = logger;
         watchers = new ObserverManager<ITallyObserver>(TimeSpan.FromMinutes(1), logger);
@@ -34,6 +43,11 @@ public sealed class VoteGrain : JournaledGrain<VoteState, VoteEvent>, IVoteGrain
     private string VoteId => Ids.SplitGrainKey(this.GetPrimaryKeyString()).Id;
 
     protected override void TransitionState(VoteState state, VoteEvent @event) => state.Apply(@event);
+
+    public Task<KeyValuePair<int, VoteState>> ReadStateFromStorage() => journal.ReadAsync(TransitionState);
+
+    public Task<bool> ApplyUpdatesToStorage(IReadOnlyList<VoteEvent> updates, int expectedVersion) =>
+        journal.AppendAsync(State, updates, expectedVersion);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -80,7 +94,7 @@ public sealed class VoteGrain : JournaledGrain<VoteState, VoteEvent>, IVoteGrain
             throw RequestRefusedException.PermissionDenied(
                 "该户（人）不在本次表决开始时确定的选民名册中。", "This household or resident is not on the electorate frozen when the vote opened.");
         var channel = ChannelRules.Admit(command.Channel, command.Caller, command.VoterId);
-        if (channel.Kind == ChannelKind.Online && !voter.OnlineCasters.Contains(command.Caller.ResidentId))
+        if (channel.Kind == ChannelKind.Online && command.Caller.OwnResidentAmong(voter.OnlineCasters) is null)
             throw RequestRefusedException.PermissionDenied(
                 spec.Design.Rule == DecisionRuleKind.SimpleMajority
                     ? "只有本户户代表（或本人）可以在线投这一票。" : "业主共同决定事项只能由该户业主投票；租户不能投票。",
@@ -93,10 +107,11 @@ public sealed class VoteGrain : JournaledGrain<VoteState, VoteEvent>, IVoteGrain
                 "本人已在线投票，委托票不再录入。", "The voter has already voted online themselves; a proxy ballot no longer applies.");
         CheckChoice(spec.Design, command);
 
-        var audit = new AuditRecord(command.VoterId, command.Caller.ResidentId, clock.Now, channel, command.RequestId);
+        var audit = new AuditRecord(command.VoterId, command.Caller.AccountId, clock.Now, channel, command.RequestId);
         var ballot = new BallotRecorded(Ids.Ballot(VoteId, command.RequestId), command.VoterId, command.Choice,
             command.OptionIds.Distinct().ToArray(), audit, (current?.Revision ?? 0) + 1);
         RaiseEvent(ballot);
+        journal.Raise(CourtyardId, CouncilsEvents.BallotCast(spec, ballot));
         await ConfirmEvents();
         SchedulePush();
         return ReceiptFor(ballot);
@@ -115,7 +130,7 @@ public sealed class VoteGrain : JournaledGrain<VoteState, VoteEvent>, IVoteGrain
                 "该议题不允许提前截止表决，将在截止时间自动结束。", "This proposal does not allow closing its vote early; it closes by itself at closes_at.");
         if (!caller.IsChair)
             throw RequestRefusedException.PermissionDenied("只有院委会主任可以提前截止表决。", "Only the committee chair can close a vote early.");
-        await Close(new VoteClosedEvent(clock.Now, Early: true, caller.ResidentId, reason, requestId));
+        await Close(new VoteClosedEvent(clock.Now, Early: true, caller.AccountId, reason, requestId));
         return Snapshot(State, final: true);
     }
 
@@ -218,16 +233,6 @@ public sealed class VoteGrain : JournaledGrain<VoteState, VoteEvent>, IVoteGrain
             final ? decision.Outcome : Outcome.Pending, decision.ParticipationMet, decision.WinningOptionId ?? "", final,
             state.Closed?.At ?? now, state.History.Count, zh, en, state.Closed?.Early ?? false);
     }
-
-    /// <summary>
-    /// The integration events each journal entry publishes — the one place this grain raises them. The platform's
-    /// journal appends them as outbox rows in the same transaction as the entry; until it lands they are not published.
-    /// </summary>
-    public static IEnumerable<Google.Protobuf.IMessage> IntegrationEventsOf(VoteSpec spec, VoteEvent entry) => entry switch
-    {
-        BallotRecorded ballot => [IntegrationEvents.CouncilsEvents.BallotCast(spec, ballot)],
-        _ => [],
-    };
 
     private static void CheckChoice(BallotDesign design, CastCommand command)
     {

@@ -1,5 +1,7 @@
 using Courtyard.Directory.V1;
+using Courtyard.Storage;
 using Orleans.EventSourcing;
+using Orleans.EventSourcing.CustomStorage;
 using Orleans.Providers;
 
 namespace Courtyard.Directory.Audit;
@@ -38,25 +40,22 @@ public sealed class AuditChainView
     [Id(1)] public string HeadHash { get; set; } = AuditHashing.Genesis;
 }
 
-/// <summary>Where audit chains keep their entries: the log-consistency provider the grain names.</summary>
-public static class AuditJournal
-{
-    /// <summary>
-    /// Orleans' LogStorage provider over the "directory" grain storage until our journal lands; then
-    /// <c>CustomStorage</c> over Courtyard.Storage's journal (services/Courtyard.Directory/README.md, "Audit log").
-    /// </summary>
-    public const string ProviderName = "directory-audit";
-}
-
 /// <summary>
-/// The audit chain as an Orleans event-sourced grain: each entry is a journal event, appended and confirmed before the
-/// caller hears back. Entries are never changed or removed through it; verification reads them back from storage.
+/// The audit chain as an Orleans event-sourced grain on Courtyard.Storage's journal (Directory's own database): each
+/// entry is a journal event, appended and confirmed before the caller hears back. Entries are never changed or removed
+/// through it; listing and verification read the stored rows themselves (<see cref="IJournal{TState,TEvent}.ReadEventsAsync"/>),
+/// not what this activation remembers.
 /// </summary>
 [GrainType("directory.audit_chain")]
-[StorageProvider(ProviderName = DirectoryOptions.ServiceName)]
-[LogConsistencyProvider(ProviderName = AuditJournal.ProviderName)]
-internal sealed class AuditChainGrain([FromKeyedServices(DirectoryOptions.ServiceName)] TimeProvider time) : JournaledGrain<AuditChainView, AuditRecord>, IAuditChainGrain
+[LogConsistencyProvider(ProviderName = CourtyardStorageSiloBuilderExtensions.JournalProviderName)]
+internal sealed class AuditChainGrain(
+    [Journal(DirectoryOptions.ServiceName)] IJournal<AuditChainView, AuditRecord> journal,
+    [FromKeyedServices(DirectoryOptions.ServiceName)] TimeProvider time)
+    : JournaledGrain<AuditChainView, AuditRecord>, IAuditChainGrain, ICustomStorageInterface<AuditChainView, AuditRecord>
 {
+    /// <summary>Rows read per round trip when a whole chain is verified.</summary>
+    private const int VerifyPage = 1000;
+
     public async Task<long> AppendAsync(AuditFact fact)
     {
         var record = new AuditRecord
@@ -75,18 +74,23 @@ internal sealed class AuditChainGrain([FromKeyedServices(DirectoryOptions.Servic
         return record.Sequence;
     }
 
-    public async Task<IReadOnlyList<AuditRecord>> ListAsync(long fromSequence, int maxEntries)
-    {
-        int from = (int)Math.Clamp(fromSequence - 1, 0, Version);
-        int to = (int)Math.Min(Version, (long)from + maxEntries);
-        return await RetrieveConfirmedEvents(from, to);
-    }
+    public async Task<IReadOnlyList<AuditRecord>> ListAsync(long fromSequence, int maxEntries) =>
+        (await journal.ReadEventsAsync(Math.Max(0, fromSequence - 1), maxEntries)).Select(row => row.Event).ToArray();
 
     public async Task<AuditVerification> VerifyAsync(IReadOnlyList<AuditAnchorValue> anchors)
     {
-        // What is stored now, not what this activation remembers.
-        await RefreshNow();
-        var rows = await RetrieveConfirmedEvents(0, Version);
+        var rows = new List<AuditRecord>();
+        long after = 0;
+        while (true)
+        {
+            var page = await journal.ReadEventsAsync(after, VerifyPage);
+            rows.AddRange(page.Select(row => row.Event));
+            if (page.Count < VerifyPage)
+            {
+                break;
+            }
+            after = page[^1].Version;
+        }
         var problems = AuditChainVerifier.Verify(rows, anchors.Select(a => new AuditAnchor { Sequence = a.Sequence, Hash = a.Hash }));
         var head = rows.Count > 0 ? rows[^1] : null;
         return new AuditVerification(rows.Count, head?.Sequence ?? 0, head?.Hash ?? AuditHashing.Genesis, problems);
@@ -97,4 +101,9 @@ internal sealed class AuditChainGrain([FromKeyedServices(DirectoryOptions.Servic
         state.Count = entry.Sequence;
         state.HeadHash = entry.Hash;
     }
+
+    public Task<KeyValuePair<int, AuditChainView>> ReadStateFromStorage() => journal.ReadAsync(TransitionState);
+
+    public Task<bool> ApplyUpdatesToStorage(IReadOnlyList<AuditRecord> updates, int expectedVersion) =>
+        journal.AppendAsync(State, updates, expectedVersion);
 }

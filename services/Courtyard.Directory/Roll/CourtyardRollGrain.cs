@@ -1,9 +1,10 @@
 using Courtyard.Common.V1;
 using Courtyard.Directory.Audit;
-using Courtyard.Directory.IntegrationEvents;
 using Courtyard.Directory.Territory;
 using Courtyard.Directory.V1;
+using Courtyard.Events;
 using Courtyard.ServiceDefaults;
+using Courtyard.Storage;
 using Google.Protobuf.WellKnownTypes;
 
 namespace Courtyard.Directory.Roll;
@@ -83,7 +84,8 @@ internal sealed class CourtyardRollGrain(
         var residents = State.Residents.ToDictionary(p => p.Key, p => Clone(p.Value));
         var doors = new Dictionary<HouseholdKey, string>(byDoor);
         int lastHousehold = State.LastHouseholdNumber, lastResident = State.LastResidentNumber;
-        var raised = new List<Google.Protobuf.IMessage>();
+        // Committed with the write below; nothing is raised for a dry run or an unchanged file.
+        var raised = new List<OutboxMessage>();
         var residentsOf = residents.Values.Where(r => r.IsCurrent).GroupBy(r => r.HouseholdId).ToDictionary(g => g.Key, g => g.ToList());
 
         foreach (var group in command.Rows.GroupBy(r => r.Household))
@@ -125,7 +127,7 @@ internal sealed class CourtyardRollGrain(
             }
             if (changes.Count > 0)
             {
-                raised.Add(HouseholdChangedEvent(courtyard, household, changes, previousArea, now));
+                raised.Add(EventCatalog.ToOutbox(CourtyardId, HouseholdChangedEvent(courtyard, household, changes, previousArea, now)));
             }
             foreach (var row in rows)
             {
@@ -143,7 +145,7 @@ internal sealed class CourtyardRollGrain(
                     };
                     residents[resident.Id] = resident;
                     living.Add(resident);
-                    raised.Add(ResidentJoinedEvent(courtyard, resident));
+                    raised.Add(EventCatalog.ToOutbox(CourtyardId, ResidentJoinedEvent(courtyard, resident)));
                     residentsAdded++;
                 }
                 else if (current.Relation != row.Relation || current.Name != row.Name || (row.Phone.Length > 0 && current.Phone != row.Phone))
@@ -151,7 +153,7 @@ internal sealed class CourtyardRollGrain(
                     current.Relation = row.Relation;
                     current.Name = row.Name;
                     current.Phone = row.Phone.Length > 0 ? row.Phone : current.Phone;
-                    raised.Add(ResidentUpdatedEvent(courtyard, current));
+                    raised.Add(EventCatalog.ToOutbox(CourtyardId, ResidentUpdatedEvent(courtyard, current)));
                     residentsChanged++;
                 }
             }
@@ -168,7 +170,7 @@ internal sealed class CourtyardRollGrain(
         State.Requests.Add(command.RequestId, outcome.Serialize());
         foreach (var integrationEvent in raised)
         {
-            State.Raise(CourtyardId, integrationEvent);
+            State.Effects.Publish(integrationEvent);
         }
         await WriteAsync();
         foreach (var (door, id) in doors)

@@ -2,8 +2,8 @@ using Courtyard.Authorization.Claims;
 using Courtyard.Common.V1;
 using Courtyard.Directory.Accounts;
 using Courtyard.Directory.Audit;
-using Courtyard.Directory.IntegrationEvents;
 using Courtyard.Directory.V1;
+using Courtyard.Events;
 using Courtyard.ServiceDefaults;
 using Google.Protobuf.WellKnownTypes;
 

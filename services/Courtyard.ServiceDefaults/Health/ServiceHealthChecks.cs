@@ -47,7 +47,7 @@ public static class ServiceHealthChecks
     {
         app.Services.GetRequiredService<HostedEndpoints>().Sources = ((IEndpointRouteBuilder)app).DataSources;
         app.MapGrpcHealthChecksService();
-        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) }).AllowAnonymous();
     }
 
     /// <summary>The full names of the gRPC services this host maps (grpc.health.v1.Health, courtyard.councils.v1.Councils, …).</summary>

@@ -61,5 +61,5 @@ public static class ServiceTelemetryExtensions
         }
     }
 
-    internal static void MapServiceTelemetry(this WebApplication app) => app.MapPrometheusScrapingEndpoint("/metrics");
+    internal static void MapServiceTelemetry(this WebApplication app) => app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();
 }

@@ -25,6 +25,9 @@ public sealed class JournalAppend
     public InboxMark? Consumes { get; init; }
 }
 
+/// <summary>One stored event row of a stream.</summary>
+public sealed record JournalEvent(long Version, byte[] Data);
+
 public interface IJournalStore
 {
     /// <summary>The stream's snapshot and the events after it; null when nothing was ever appended.</summary>
@@ -37,4 +40,11 @@ public interface IJournalStore
     /// <see cref="JournalStream.LastBatch"/>). <see cref="WriteResult.NewVersion"/> is the stream's new version.
     /// </summary>
     Task<WriteResult> AppendAsync(JournalAppend append, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The stream's event rows with a version above <paramref name="afterVersion"/>, oldest first, at most
+    /// <paramref name="max"/>: the rows as the table holds them, whatever the head and its snapshot say (for a grain that
+    /// lists its history, or an audit that checks the rows themselves). One indexed range read.
+    /// </summary>
+    Task<IReadOnlyList<JournalEvent>> ReadEventsAsync(string stream, long afterVersion, int max, CancellationToken cancellationToken = default);
 }

@@ -36,6 +36,13 @@ public interface IJournal<TState, TEvent> : IHasPendingEffects where TState : cl
     /// the same batch id until the database says whether it committed, so an event is never stored twice.
     /// </summary>
     Task<bool> AppendAsync(TState confirmed, IReadOnlyList<TEvent> events, int expectedVersion);
+
+    /// <summary>
+    /// The stored events after <paramref name="afterVersion"/> with their versions, oldest first, at most
+    /// <paramref name="max"/>, read from the rows themselves (not from the state): for a grain that lists its history or
+    /// verifies what is stored. Page on with the last version read.
+    /// </summary>
+    Task<IReadOnlyList<(long Version, TEvent Event)>> ReadEventsAsync(long afterVersion, int max);
 }
 
 /// <summary>Injects a grain's <see cref="IJournal{TState,TEvent}"/> on the named service storage: <c>[Journal("councils")] IJournal&lt;S, E&gt; journal</c>.</summary>
@@ -140,6 +147,13 @@ internal sealed partial class CourtyardJournal<TState, TEvent>(
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 50 << Math.Min(attempt, 7))));
             }
         }
+    }
+
+    public async Task<IReadOnlyList<(long Version, TEvent Event)>> ReadEventsAsync(long afterVersion, int max)
+    {
+        var rows = await storage.Journal.ReadEventsAsync(stream, afterVersion, max);
+        return rows.Select(row => (row.Version, serializer.Deserialize<TEvent>(row.Data)
+            ?? throw new InvalidDataException($"Journal {stream} holds a null event at version {row.Version}."))).ToArray();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Journal {Stream}: event {EventId} was already handled; nothing appended, the activation reloads.")]

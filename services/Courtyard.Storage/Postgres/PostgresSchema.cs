@@ -153,6 +153,7 @@ internal static class PostgresSchema
     public const string ReadJournalVersion = "SELECT version FROM journal_streams WHERE stream = $1";
     public const string ReadJournalHead = "SELECT version, snapshot, snapshot_version, last_batch FROM journal_streams WHERE stream = $1";
     public const string ReadJournalEvents = "SELECT data FROM journal_events WHERE stream = $1 AND version > $2 AND version <= $3 ORDER BY version";
+    public const string ReadJournalRows = "SELECT version, data FROM journal_events WHERE stream = $1 AND version > $2 ORDER BY version LIMIT $3";
 
     private const string OutboxColumns = "id, partition, topic, event_type, payload, trace_parent, created_at, attempts, parked_at, last_error";
 

@@ -218,6 +218,18 @@ internal sealed class PostgresJournalStore(PostgresStorageProvider provider) : I
         JournalAppendValidation.Validate(append);
         return provider.WriteAsync(new PendingJournalAppend(append), cancellationToken);
     }
+
+    public async Task<IReadOnlyList<JournalEvent>> ReadEventsAsync(string stream, long afterVersion, int max, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(stream);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
+        return await provider.QueryAsync(PostgresSchema.ReadJournalRows, [Text(stream), Bigint(afterVersion), Integer(max)], async (reader, ct) =>
+        {
+            var rows = new List<JournalEvent>();
+            while (await reader.ReadAsync(ct)) rows.Add(new JournalEvent(reader.GetInt64(0), reader.GetFieldValue<byte[]>(1)));
+            return rows;
+        }, cancellationToken);
+    }
 }
 
 /// <summary>This database's reminders as Orleans' reminder service reads and writes them; the ETag is new at each upsert.</summary>

@@ -225,6 +225,7 @@ internal static class SqliteSchema
 
     public const string ReadJournalHead = "SELECT version, snapshot, snapshot_version, last_batch FROM journal_streams WHERE stream = $1";
     public const string ReadJournalEvents = "SELECT data FROM journal_events WHERE stream = $1 AND version > $2 ORDER BY version";
+    public const string ReadJournalRows = "SELECT version, data FROM journal_events WHERE stream = $1 AND version > $2 ORDER BY version LIMIT $3";
     public const string InsertJournalHead =
         "INSERT INTO journal_streams (stream, version, snapshot, snapshot_version, last_batch, updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
     public const string AdvanceJournalHead =

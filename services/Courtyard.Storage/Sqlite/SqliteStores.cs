@@ -189,6 +189,18 @@ internal sealed class SqliteJournalStore(SqliteStorageProvider provider) : IJour
         JournalAppendValidation.Validate(append);
         return provider.WriteAsync(writer => writer.AppendJournal(append), cancellationToken);
     }
+
+    public async Task<IReadOnlyList<JournalEvent>> ReadEventsAsync(string stream, long afterVersion, int max, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(stream);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
+        return await provider.ReadAsync(SqliteSchema.ReadJournalRows, [stream, afterVersion, max], reader =>
+        {
+            var rows = new List<JournalEvent>();
+            while (reader.Read()) rows.Add(new JournalEvent(reader.GetInt64(0), reader.GetFieldValue<byte[]>(1)));
+            return rows;
+        }, cancellationToken);
+    }
 }
 
 /// <summary>This database's reminders as Orleans' reminder service reads and writes them; the ETag is new at each upsert.</summary>

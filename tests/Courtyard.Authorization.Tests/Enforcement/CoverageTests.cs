@@ -31,10 +31,16 @@ public sealed class CoverageTests
             });
     }
 
+    /// <summary>A service provider holding the test's placements only.</summary>
+    private sealed class PlacementsOnly : IServiceProvider
+    {
+        public object? GetService(Type serviceType) => serviceType == typeof(ITerritoryPlacements) ? new Placements() : null;
+    }
+
     private static async Task<bool> Allowed(string courtyardId, params GrantClaim[] grants)
     {
         var identity = new ClaimsIdentity([new Claim(CourtyardClaimTypes.Subject, "ac_x"), .. grants.Select(g => new Claim(CourtyardClaimTypes.Grant, g.ToString()))], "test");
-        var handler = new RpcAccessHandler(new Placements());
+        var handler = new RpcAccessHandler(new PlacementsOnly());
         var requirement = new RpcAccessRequirement(ListHouseholds);
         var context = new AuthorizationHandlerContext([requirement], new ClaimsPrincipal(identity), new RpcRequestResource(new ListHouseholdsRequest { CourtyardId = courtyardId }));
         await handler.HandleAsync(context);

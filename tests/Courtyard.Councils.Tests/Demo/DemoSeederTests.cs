@@ -17,8 +17,10 @@ public sealed class DemoSeederTests : IAsyncLifetime
     public async Task The_demo_gives_a_passed_proposal_with_its_notice_and_an_open_vote_and_running_it_twice_duplicates_nothing()
     {
         var courtyard = await TestCourtyard.SeedAsync(host, 120, tenanted: 6);
-        var demo = new DemoCourtyard(courtyard.Id, courtyard.ChairId, courtyard.MemberId,
-            courtyard.Households.Where(h => h.OwnerId is not null).Select(h => (h.Id, h.OwnerId!)).ToList());
+        // A few owners have accounts and vote online; the committee enters the others' ballots on paper.
+        var demo = new DemoCourtyard(courtyard.Id, TestCourtyard.AccountOf(courtyard.ChairId), TestCourtyard.AccountOf(courtyard.MemberId),
+            courtyard.Households.Where(h => h.OwnerId is not null)
+                .Select((h, i) => new DemoVoter(h.Id, h.OwnerId!, i % 4 == 0 ? TestCourtyard.AccountOf(h.OwnerId!) : null)).ToList());
         var seeder = ActivatorUtilities.CreateInstance<CouncilsDemoSeeder>(host.Services);
 
         await seeder.SeedAsync(demo);

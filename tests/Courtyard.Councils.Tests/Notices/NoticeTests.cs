@@ -42,7 +42,7 @@ public sealed class NoticeTests : IAsyncLifetime
         Assert.Equal("表决结果公示：更换单元门禁", notice.Title.ZhCn);
         Assert.Contains("通过：同意 2 户、反对 1 户、弃权 0 户（共 3/4 户投票）", notice.Body.ZhCn);
         Assert.Equal(TimeSpan.FromDays(7), notice.DisplayUntil.ToDateTimeOffset() - notice.PostedAt.ToDateTimeOffset());
-        Assert.Single(host.Events<NoticePosted>(), e => e.NoticeId == notice.Id && e.ContentSha256 == notice.ContentSha256);
+        Assert.Single((await host.EventsAsync<NoticePosted>()), e => e.NoticeId == notice.Id && e.ContentSha256 == notice.ContentSha256);
         Assert.Equal(courtyard.Id, notice.Territory.CourtyardId);
     }
 

@@ -69,8 +69,8 @@ public sealed class ClockTests : IAsyncLifetime
         {
             RequestId = NewRequestId(), CourtyardId = courtyard.Id, NoticeId = notice.Id, ObjectionId = objection.Id, Text = "发票扫描件已附在公示栏。",
         }, courtyard.Member);
-        Assert.Equal(courtyard.MemberId, answered.Answer.Audit.RecordedById);
-        Assert.Single(host.Events<ObjectionRaised>(), e => e.ObjectionId == objection.Id && e.NoticeId == notice.Id);
+        Assert.Equal(TestCourtyard.AccountOf(courtyard.MemberId), answered.Answer.Audit.RecordedById);
+        Assert.Single((await host.EventsAsync<ObjectionRaised>()), e => e.ObjectionId == objection.Id && e.NoticeId == notice.Id);
 
         time.Advance(TimeSpan.FromDays(3));
         await RefusedAsync(StatusCode.FailedPrecondition, () => host.Client.RaiseObjectionAsync(new RaiseObjectionRequest

@@ -59,9 +59,8 @@ public sealed class VotingTests : IAsyncLifetime
         var vote = await host.OpenVoteAsync(courtyard, await host.TableAsync(courtyard));
         Assert.Equal(3, vote.EligibleVoters);
 
-        var territory = new TerritoryRef { StreetId = "st_test", CommunityId = "cm_test", CourtyardId = courtyard.Id };
-        await host.Membership.Handle(new HouseholdChanged { HouseholdId = "hh_late", Ref = territory, ExclusiveAreaDm2 = 9000 }, "ev_late_hh");
-        await host.Membership.Handle(new ResidentJoined { ResidentId = "rs_late", HouseholdId = "hh_late", Ref = territory, Relation = HouseholdRelation.Owner }, "ev_late_rs");
+        await host.DeliverFromDirectoryAsync(courtyard.Id, new HouseholdChanged { HouseholdId = "hh_late", Ref = courtyard.Territory, ExclusiveAreaDm2 = 9000 });
+        await host.DeliverFromDirectoryAsync(courtyard.Id, new ResidentJoined { ResidentId = "rs_late", HouseholdId = "hh_late", Ref = courtyard.Territory, Relation = HouseholdRelation.Owner });
 
         await RefusedAsync(StatusCode.PermissionDenied, () => host.Client.CastBallotAsync(new CastBallotRequest
         {
@@ -109,13 +108,16 @@ public sealed class VotingTests : IAsyncLifetime
         var onPaper = await host.Client.CastBallotAsync(For(3, paper), courtyard.Member);
         var byProxy = await host.Client.CastBallotAsync(For(1, proxy), courtyard.Member);
 
-        Assert.Equal(("BJ-2026-017", courtyard.MemberId), (onPaper.Audit.Channel.Paper.PaperSerial, onPaper.Audit.Channel.Paper.EnteredById));
-        Assert.Equal((courtyard.Households[1].Id, courtyard.MemberId), (byProxy.Audit.ActorId, byProxy.Audit.RecordedById));
+        Assert.Equal(("BJ-2026-017", TestCourtyard.AccountOf(courtyard.MemberId)), (onPaper.Audit.Channel.Paper.PaperSerial, onPaper.Audit.Channel.Paper.EnteredById));
+        Assert.Equal((courtyard.Households[1].Id, TestCourtyard.AccountOf(courtyard.MemberId)), (byProxy.Audit.ActorId, byProxy.Audit.RecordedById));
         Assert.Equal(("rs_daughter", "行动不便，委托女儿代投"), (byProxy.Audit.Channel.Proxy.ProxyId, byProxy.Audit.Channel.Proxy.Reason));
         var tally = await host.TallyAsync(courtyard, vote);
         Assert.Equal((1, 1), (tally.PaperBallots, tally.ProxyBallots));
-        var cast = host.Events<BallotCast>().Where(e => e.VoteId == vote.Id).ToList();
-        Assert.Empty(cast);  // BallotCast awaits the platform's journal (see the README); its content is tested in EventContentTests
+        var cast = (await host.EventsAsync<BallotCast>()).Where(e => e.VoteId == vote.Id).ToList();
+        // Each ballot's BallotCast was committed with its journal entry: its provenance, never its choice.
+        Assert.Equal([byProxy.BallotId, onPaper.BallotId], cast.Select(e => e.BallotId).Order());
+        Assert.Equal("BJ-2026-017", Assert.Single(cast, e => e.BallotId == onPaper.BallotId).Audit.Channel.Paper.PaperSerial);
+        Assert.Equal("rs_daughter", Assert.Single(cast, e => e.BallotId == byProxy.BallotId).Audit.Channel.Proxy.ProxyId);
     }
 
     [Fact]
@@ -200,7 +202,7 @@ public sealed class VotingTests : IAsyncLifetime
         await RefusedAsync(StatusCode.FailedPrecondition, () => host.VoteAsync(courtyard, vote, 1, BallotChoice.Against));
         var proposal = await host.Client.GetProposalAsync(new GetProposalRequest { CourtyardId = courtyard.Id, ProposalId = vote.ProposalId }, courtyard.Owner(0));
         Assert.Equal(ProposalStatus.Passed, proposal.Status);
-        Assert.Single(host.Events<VoteClosed>(), e => e.VoteId == vote.Id && e.ClosedEarly);
+        Assert.Single((await host.EventsAsync<VoteClosed>()), e => e.VoteId == vote.Id && e.ClosedEarly);
     }
 
     [Fact]
@@ -220,8 +222,8 @@ public sealed class VotingTests : IAsyncLifetime
         await host.VoteAsync(courtyard, vote, 1, BallotChoice.For);
 
         await Eventually.HoldsAsync(async () => (await host.TallyAsync(courtyard, vote)).Final, TimeSpan.FromSeconds(30), "the vote closed at its deadline");
-        await Eventually.HoldsAsync(() => host.Events<ProposalPassed>().Any(e => e.VoteId == vote.Id), TimeSpan.FromSeconds(10), "ProposalPassed was raised");
-        var passed = host.Events<ProposalPassed>().Single(e => e.VoteId == vote.Id);
+        await Eventually.HoldsAsync(async () => (await host.EventsAsync<ProposalPassed>()).Any(e => e.VoteId == vote.Id), TimeSpan.FromSeconds(10), "ProposalPassed was raised");
+        var passed = (await host.EventsAsync<ProposalPassed>()).Single(e => e.VoteId == vote.Id);
         Assert.Equal("am_7", passed.Effect.RuleAmendment.AmendmentId);
         Assert.Equal("晚十点后停止使用音响。", passed.Effect.RuleAmendment.Changes[0].Add.Text.ZhCn);
         Assert.Equal(2, passed.FinalTally.InFavour.Voters);
@@ -237,20 +239,19 @@ public sealed class VotingTests : IAsyncLifetime
         var tally = await host.CloseAsync(courtyard, vote);
         Assert.Equal(VoteOutcome.ParticipationNotMet, tally.Outcome);
         Assert.Equal("未通过：参与表决面积占 50.0%、人数 3/6 户，未达到面积和人数均三分之二以上（含）的参与要求", tally.Explanation.ZhCn);
-        Assert.Single(host.Events<ProposalRejected>(), e => e.VoteId == vote.Id);
+        Assert.Single((await host.EventsAsync<ProposalRejected>()), e => e.VoteId == vote.Id);
     }
 
     [Fact]
     public async Task A_membership_event_delivered_again_late_changes_nothing()
     {
         var courtyard = await TestCourtyard.SeedAsync(host, 2);
-        var territory = new TerritoryRef { StreetId = "st_test", CommunityId = "cm_test", CourtyardId = courtyard.Id };
-        var joined = new ResidentJoined { ResidentId = "rs_lodger", HouseholdId = courtyard.Households[0].Id, Ref = territory, Relation = HouseholdRelation.FamilyMember };
-        await host.Membership.Handle(joined, "ev_lodger_joined");
-        await host.Membership.Handle(new ResidentLeft { ResidentId = "rs_lodger", HouseholdId = courtyard.Households[0].Id, Ref = territory }, "ev_lodger_left");
+        var joined = new ResidentJoined { ResidentId = "rs_lodger", HouseholdId = courtyard.Households[0].Id, Ref = courtyard.Territory, Relation = HouseholdRelation.FamilyMember };
+        await host.DeliverFromDirectoryAsync(courtyard.Id, joined, "directory-1001");
+        await host.DeliverFromDirectoryAsync(courtyard.Id, new ResidentLeft { ResidentId = "rs_lodger", HouseholdId = courtyard.Households[0].Id, Ref = courtyard.Territory }, "directory-1002");
 
         // The broker redelivers the old "joined" after the "moved out": the roll has handled it, so it must not bring the resident back.
-        await Assert.ThrowsAnyAsync<Exception>(() => host.Membership.Handle(joined, "ev_lodger_joined"));
+        await host.DeliverFromDirectoryAsync(courtyard.Id, joined, "directory-1001");
         var council = await host.Client.GetCouncilAsync(new GetCouncilRequest { CourtyardId = courtyard.Id }, courtyard.Owner(0));
         Assert.Equal(2, council.ResidentsOnRoll);
     }

@@ -1,14 +1,19 @@
 using Courtyard.Directory.Tests.Support;
 using Courtyard.Directory.V1;
 using Courtyard.Testing.Authorization;
+using Courtyard.Testing.Services;
 using Grpc.Core;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace Courtyard.Directory.Tests.Accounts;
 
-public sealed class InvitationTests : DirectoryScenario
+public abstract class InvitationTests(TestStorage storage) : DirectoryScenario(storage)
 {
+    public sealed class OnSqlite() : InvitationTests(TestStorage.Sqlite);
+
+    public sealed class OnPostgres() : InvitationTests(TestStorage.Postgres);
+
     private const string Roll = """
         楼栋,单元,房号,面积,业主/租户,姓名,电话
         3,2,501,89.57,业主,王秀英,13800138000
@@ -100,8 +105,7 @@ public sealed class InvitationTests : DirectoryScenario
             AdminHeaders)).DoorLabel);
         var signedIn = await Host.SignInAsync("13800138000", "菊花开了2026");
         Assert.NotEmpty(signedIn);
-        var events = Host.Storage.Published.Where(e => e.EventType == "courtyard.directory.resident_updated.v1")
-            .Select(e => ResidentUpdated.Parser.ParseJson(e.Payload));
+        var events = await Host.CommittedEventsAsync<ResidentUpdated>();
         Assert.Contains(events, e => e.ResidentId == redeemed.Resident.Id && e.AccountId == me.AccountId);
 
         // Long after the redeeming request's hold on the code would have lapsed, it is still used up.

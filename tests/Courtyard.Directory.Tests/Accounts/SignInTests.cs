@@ -2,14 +2,19 @@ using System.Diagnostics;
 using Courtyard.Directory.Tests.Support;
 using Courtyard.Directory.V1;
 using Courtyard.Testing.Authorization;
+using Courtyard.Testing.Services;
 using Grpc.Core;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.Runtime;
 
 namespace Courtyard.Directory.Tests.Accounts;
 
-public sealed class SignInTests : DirectoryScenario
+public abstract class SignInTests(TestStorage storage) : DirectoryScenario(storage)
 {
+    public sealed class OnSqlite() : SignInTests(TestStorage.Sqlite);
+
+    public sealed class OnPostgres() : SignInTests(TestStorage.Postgres);
+
     private readonly FakeTimeProvider time = new(DateTimeOffset.UtcNow);
 
     // No slowing down here (it waits on this test's clock); SignInSlowdownTests below runs on the real one.
@@ -143,8 +148,12 @@ public sealed class SignInTests : DirectoryScenario
     }
 }
 
-public sealed class SignInSlowdownTests
+public abstract class SignInSlowdownTests(TestStorage storage)
 {
+    public sealed class OnSqlite() : SignInSlowdownTests(TestStorage.Sqlite);
+
+    public sealed class OnPostgres() : SignInSlowdownTests(TestStorage.Postgres);
+
     [Fact]
     public async Task Failed_sign_ins_beyond_the_free_ones_are_answered_more_slowly()
     {
@@ -153,7 +162,7 @@ public sealed class SignInSlowdownTests
             ["Directory:SignIn:FreeFailures"] = "2",
             ["Directory:SignIn:FirstDelay"] = "00:00:00.400",
             ["Directory:SignIn:MaxDelay"] = "00:00:01",
-        });
+        }, storage: storage);
         var client = host.Client();
         var elapsed = new List<TimeSpan>();
         for (int i = 0; i < 4; i++)

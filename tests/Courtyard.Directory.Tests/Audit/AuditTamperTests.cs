@@ -2,19 +2,25 @@ using Courtyard.Directory.Audit;
 using Courtyard.Directory.Tests.Support;
 using Courtyard.Directory.V1;
 using Courtyard.Testing.Authorization;
+using Courtyard.Testing.Services;
+using System.Data.Common;
 using Grpc.Core;
-using Orleans.EventSourcing.LogStorage;
-using Orleans.Runtime;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
 
 namespace Courtyard.Directory.Tests.Audit;
 
 /// <summary>
 /// Someone with access to the database changes the stored audit rows directly; verification (RPC and CLI) names each
-/// changed row. The rows live where the journal keeps them: today Orleans' LogStorage entry in the "directory" grain
-/// storage (tampered through that storage, as a database user would), later our journal's table on SQLite/PostgreSQL.
+/// changed row. The rows are the journal's rows in Directory's own database (table journal_events, SQLite or PostgreSQL),
+/// changed with SQL as a database user would.
 /// </summary>
-public sealed class AuditTamperTests : DirectoryScenario
+public abstract class AuditTamperTests(TestStorage storage) : DirectoryScenario(storage)
 {
+    public sealed class OnSqlite() : AuditTamperTests(TestStorage.Sqlite);
+
+    public sealed class OnPostgres() : AuditTamperTests(TestStorage.Postgres);
+
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
@@ -136,15 +142,53 @@ public sealed class AuditTamperTests : DirectoryScenario
         return await Host.Client().VerifyAuditLogAsync(request, AdminHeaders);
     }
 
-    /// <summary>Reads the chain's stored rows, lets the test change them, writes them back: the grain is not involved.</summary>
+    /// <summary>
+    /// Reads the chain's rows from the journal's table, lets the test change the list, and writes it back in list order
+    /// (versions 1…n) with SQL, as someone with access to the database would: the grain is not involved.
+    /// </summary>
     private async Task TamperAsync(Action<List<AuditRecord>> change)
     {
-        string stateName = typeof(AuditChainGrain).FullName!;
-        var grainId = GrainId.Create("directory.audit_chain", Territory.OwnCourtyardId);
-        var stored = new LogStateWithMetaDataAndETag<AuditRecord>();
-        await Host.Storage.Inner.ReadStateAsync(stateName, grainId, stored);
-        Assert.NotEmpty(stored.StateAndMetaData.Log);
-        change(stored.StateAndMetaData.Log);
-        await Host.Storage.Inner.WriteStateAsync(stateName, grainId, stored);
+        var serializer = Host.Services.GetRequiredService<Serializer>();
+        string stream = $"directory.audit_chain/{Territory.OwnCourtyardId}";
+        await using var database = await Host.Host.OpenDatabaseAsync(DirectoryOptions.ServiceName);
+        var rows = new List<AuditRecord>();
+        await using (var read = Command(database, "SELECT data FROM journal_events WHERE stream = @stream ORDER BY version", ("stream", stream)))
+        await using (var reader = await read.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                rows.Add(serializer.Deserialize<AuditRecord>(reader.GetFieldValue<byte[]>(0))!);
+            }
+        }
+        Assert.NotEmpty(rows);
+        change(rows);
+        await using var transaction = await database.BeginTransactionAsync();
+        await using (var delete = Command(database, "DELETE FROM journal_events WHERE stream = @stream", ("stream", stream)))
+        {
+            delete.Transaction = transaction;
+            await delete.ExecuteNonQueryAsync();
+        }
+        for (int i = 0; i < rows.Count; i++)
+        {
+            await using var insert = Command(database, "INSERT INTO journal_events (stream, version, data) VALUES (@stream, @version, @data)",
+                ("stream", stream), ("version", (long)i + 1), ("data", serializer.SerializeToArray(rows[i])));
+            insert.Transaction = transaction;
+            await insert.ExecuteNonQueryAsync();
+        }
+        await transaction.CommitAsync();
+    }
+
+    private static DbCommand Command(DbConnection connection, string sql, params (string Name, object Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+        return command;
     }
 }

@@ -1,16 +1,21 @@
 using Courtyard.Directory.Grpc;
 using Courtyard.Directory.Tests.Support;
 using Courtyard.Testing.Authorization;
+using Courtyard.Testing.Services;
 
 namespace Courtyard.Directory.Tests.Grpc;
 
 /// <summary>Every Directory RPC × every role and no token × own, sibling and other courtyard ends exactly as DirectoryAccess declares.</summary>
-public sealed class AuthorizationMatrixTests
+public abstract class AuthorizationMatrixTests(TestStorage storage)
 {
+    public sealed class OnSqlite() : AuthorizationMatrixTests(TestStorage.Sqlite);
+
+    public sealed class OnPostgres() : AuthorizationMatrixTests(TestStorage.Postgres);
+
     [Fact]
     public async Task Every_rpc_for_every_role_in_every_courtyard_ends_as_declared()
     {
-        await using var host = await DirectoryTestHost.StartAsync();
+        await using var host = await DirectoryTestHost.StartAsync(storage: storage);
         var territory = await TestTerritory.CreateAsync(host, await host.SignInAdminAsync());
         var matrix = new AuthorizationMatrix
         {

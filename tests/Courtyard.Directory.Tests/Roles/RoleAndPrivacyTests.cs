@@ -2,13 +2,18 @@ using Courtyard.Authorization.Claims;
 using Courtyard.Directory.Tests.Support;
 using Courtyard.Directory.V1;
 using Courtyard.Testing.Authorization;
+using Courtyard.Testing.Services;
 using Grpc.Core;
 using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace Courtyard.Directory.Tests.Roles;
 
-public sealed class RoleAndPrivacyTests : DirectoryScenario
+public abstract class RoleAndPrivacyTests(TestStorage storage) : DirectoryScenario(storage)
 {
+    public sealed class OnSqlite() : RoleAndPrivacyTests(TestStorage.Sqlite);
+
+    public sealed class OnPostgres() : RoleAndPrivacyTests(TestStorage.Postgres);
+
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
@@ -52,7 +57,7 @@ public sealed class RoleAndPrivacyTests : DirectoryScenario
             new ListRoleGrantsRequest { ScopeId = Territory.OwnCourtyardId }, DirectoryTestHost.Bearer(refreshed.AccessToken)).ResponseAsync);
         Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
         Assert.StartsWith("无权操作", refused.Status.Detail);
-        var events = Host.Storage.Published.Where(e => e.CourtyardId == Territory.OwnCourtyardId).Select(e => e.EventType).ToArray();
+        var events = (await Host.CommittedEventsAsync()).Where(e => e.CourtyardId == Territory.OwnCourtyardId).Select(e => e.EventType).ToArray();
         Assert.Contains("courtyard.directory.role_granted.v1", events);
         Assert.Contains("courtyard.directory.role_revoked.v1", events);
         var audit = await Host.Client().ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = Territory.OwnCourtyardId, MaxEntries = 1000 }, AdminHeaders);

@@ -1,15 +1,17 @@
 using Courtyard.Directory.Tests.Support;
 using Courtyard.Directory.V1;
 using Courtyard.Testing.Authorization;
+using Courtyard.Testing.Services;
 using Grpc.Core;
 
 namespace Courtyard.Directory.Tests.Roll;
 
 /// <summary>Keeping the roll by hand, and the membership events councils keeps its electorate from.</summary>
-public sealed class HouseholdTests : DirectoryScenario
+public abstract class HouseholdTests(TestStorage storage) : DirectoryScenario(storage)
 {
-    private IEnumerable<T> Events<T>(string type) where T : Google.Protobuf.IMessage<T>, new() =>
-        Host.Storage.Published.Where(e => e.EventType == type).Select(e => new Google.Protobuf.MessageParser<T>(() => new T()).ParseJson(e.Payload));
+    public sealed class OnSqlite() : HouseholdTests(TestStorage.Sqlite);
+
+    public sealed class OnPostgres() : HouseholdTests(TestStorage.Postgres);
 
     [Fact]
     public async Task A_household_its_representative_and_a_move_out_each_raise_the_event_councils_needs()
@@ -38,7 +40,7 @@ public sealed class HouseholdTests : DirectoryScenario
         Assert.Equal("7栋1单元302", household.DoorLabel);
         Assert.Equal(7712, corrected.ExclusiveAreaDm2);
         Assert.NotNull(left.Until);
-        var changes = Events<HouseholdChanged>("courtyard.directory.household_changed.v1").Where(e => e.HouseholdId == household.Id).ToArray();
+        var changes = (await Host.CommittedEventsAsync<HouseholdChanged>()).Where(e => e.HouseholdId == household.Id).ToArray();
         Assert.Equal(
             [HouseholdChange.Registered, HouseholdChange.Representative, HouseholdChange.Area, HouseholdChange.Representative],
             changes.SelectMany(c => c.Changes));
@@ -46,10 +48,10 @@ public sealed class HouseholdTests : DirectoryScenario
         Assert.Equal(("7", "1", "302"), (changes[0].Building, changes[0].Unit, changes[0].Room));
         Assert.Equal((7650, 7712), (changes[2].PreviousAreaDm2, changes[2].ExclusiveAreaDm2));
         Assert.Equal("", changes[3].RepresentativeId);
-        var joined = Assert.Single(Events<ResidentJoined>("courtyard.directory.resident_joined.v1"), e => e.ResidentId == owner.Id);
+        var joined = Assert.Single((await Host.CommittedEventsAsync<ResidentJoined>()), e => e.ResidentId == owner.Id);
         Assert.True(joined.Offline);
         Assert.Equal(Territory.CommunityId, joined.Ref.CommunityId);
-        Assert.Single(Events<ResidentLeft>("courtyard.directory.resident_left.v1"), e => e.ResidentId == owner.Id);
+        Assert.Single((await Host.CommittedEventsAsync<ResidentLeft>()), e => e.ResidentId == owner.Id);
         Assert.Empty((await client.GetHouseholdAsync(new GetHouseholdRequest { HouseholdId = household.Id }, AdminHeaders)).ResidentIds);
         var audit = await client.ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = Territory.OwnCourtyardId, MaxEntries = 1000 }, AdminHeaders);
         Assert.Contains(audit.Entries, e => e.Kind == AuditKind.HouseholdChanged && e.Details.GetValueOrDefault("reason") == "按不动产权证更正");
@@ -71,7 +73,7 @@ public sealed class HouseholdTests : DirectoryScenario
         {
             RequestId = Calls.NewRequestId(), HouseholdId = other.Id, Relation = HouseholdRelation.Owner, DisplayName = "周伟",
         }, AdminHeaders);
-        int events = Host.Storage.Published.Count;
+        int events = (await Host.CommittedEventsAsync()).Count;
 
         var notLiving = await Assert.ThrowsAsync<RpcException>(() => client.SetHouseholdRepresentativeAsync(new SetHouseholdRepresentativeRequest
         {
@@ -95,7 +97,7 @@ public sealed class HouseholdTests : DirectoryScenario
         Assert.Equal(StatusCode.InvalidArgument, zeroArea.StatusCode);
         Assert.Equal(StatusCode.AlreadyExists, twice.StatusCode);
         Assert.Equal(StatusCode.InvalidArgument, badPhone.StatusCode);
-        Assert.Equal(events, Host.Storage.Published.Count);
+        Assert.Equal(events, (await Host.CommittedEventsAsync()).Count);
         Assert.Equal(2, (await client.AllHouseholdsAsync(Admin, Territory.OwnCourtyardId)).Count);
     }
 }

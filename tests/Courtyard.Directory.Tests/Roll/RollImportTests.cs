@@ -3,13 +3,18 @@ using System.Text;
 using Courtyard.Directory.Tests.Support;
 using Courtyard.Directory.V1;
 using Courtyard.Testing.Authorization;
+using Courtyard.Testing.Services;
 using Grpc.Core;
 using Phase = Courtyard.Directory.V1.ImportRollProgress.Types.Phase;
 
 namespace Courtyard.Directory.Tests.Roll;
 
-public sealed class RollImportTests : DirectoryScenario
+public abstract class RollImportTests(TestStorage storage) : DirectoryScenario(storage)
 {
+    public sealed class OnSqlite() : RollImportTests(TestStorage.Sqlite);
+
+    public sealed class OnPostgres() : RollImportTests(TestStorage.Postgres);
+
     private const string Spreadsheet = """
         楼栋,单元,房号,面积,业主/租户,姓名,电话
         3,2,501,89.57,业主,王秀英,13800138000
@@ -40,7 +45,7 @@ public sealed class RollImportTests : DirectoryScenario
         Assert.Equal(Occupancy.Tenant, households["5栋1单元101"].Occupancy);
         Assert.Equal(Territory.CommunityId, households["5栋1单元101"].Ref.CommunityId);
 
-        var events = Host.Storage.Published.Where(e => e.CourtyardId == Territory.OwnCourtyardId).ToArray();
+        var events = (await Host.CommittedEventsAsync()).Where(e => e.CourtyardId == Territory.OwnCourtyardId).ToArray();
         Assert.Equal(3, events.Count(e => e.EventType == "courtyard.directory.household_changed.v1"));
         Assert.Equal(5, events.Count(e => e.EventType == "courtyard.directory.resident_joined.v1"));
         var joined = events.Where(e => e.EventType == "courtyard.directory.resident_joined.v1")
@@ -54,14 +59,14 @@ public sealed class RollImportTests : DirectoryScenario
     {
         var client = Host.Client();
         await client.ImportAsync(Admin, Territory.OwnCourtyardId, RollFiles.Utf8(Spreadsheet));
-        int eventsBefore = Host.Storage.Published.Count;
+        int eventsBefore = (await Host.CommittedEventsAsync()).Count;
         var auditBefore = await client.ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = Territory.OwnCourtyardId }, AdminHeaders);
 
         var (progress, status) = await client.ImportAsync(Admin, Territory.OwnCourtyardId, RollFiles.Utf8(Spreadsheet));
 
         Assert.Equal(StatusCode.OK, status.StatusCode);
         Assert.True(progress[^1].Summary.Unchanged);
-        Assert.Equal(eventsBefore, Host.Storage.Published.Count);
+        Assert.Equal(eventsBefore, (await Host.CommittedEventsAsync()).Count);
         var auditAfter = await client.ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = Territory.OwnCourtyardId }, AdminHeaders);
         Assert.Equal(auditBefore.LastSequence, auditAfter.LastSequence);
         Assert.Equal(3, (await client.AllHouseholdsAsync(Admin, Territory.OwnCourtyardId)).Count);
@@ -76,8 +81,7 @@ public sealed class RollImportTests : DirectoryScenario
         var (progress, _) = await client.ImportAsync(Admin, Territory.OwnCourtyardId, RollFiles.Utf8(Spreadsheet.Replace("89.57", "90.01")));
 
         Assert.Equal(1, progress[^1].Summary.HouseholdsChanged);
-        var changed = Host.Storage.Published.Where(e => e.EventType == "courtyard.directory.household_changed.v1")
-            .Select(e => HouseholdChanged.Parser.ParseJson(e.Payload)).Last();
+        var changed = (await Host.CommittedEventsAsync<HouseholdChanged>()).Last();
         Assert.Equal(9001, changed.ExclusiveAreaDm2);
         Assert.Equal(8957, changed.PreviousAreaDm2);
         Assert.Equal([HouseholdChange.Area], changed.Changes);
@@ -112,7 +116,7 @@ public sealed class RollImportTests : DirectoryScenario
         Assert.Contains("第 2 行", errors[7].Message.ZhCn);
         Assert.Contains("手机号", errors[8].Message.ZhCn);
         Assert.Empty(await client.AllHouseholdsAsync(Admin, Territory.OwnCourtyardId));
-        Assert.DoesNotContain(Host.Storage.Published, e => e.CourtyardId == Territory.OwnCourtyardId && e.EventType != "courtyard.directory.territory_node_created.v1");
+        Assert.DoesNotContain(await Host.CommittedEventsAsync(), e => e.CourtyardId == Territory.OwnCourtyardId && e.EventType != "courtyard.directory.territory_node_created.v1");
     }
 
     [Fact]

@@ -1,13 +1,16 @@
 using Courtyard.Testing.Authorization;
+using Courtyard.Testing.Services;
 using Grpc.Core;
 
 namespace Courtyard.Directory.Tests.Support;
 
 /// <summary>
 /// A fresh Directory per test with its first admin signed in and two streets of territory
-/// (<see cref="TestTerritory"/>). Override <see cref="Settings"/> or <see cref="Time"/> to change the host.
+/// (<see cref="TestTerritory"/>), on the storage the concrete class names: each scenario class is abstract and runs
+/// twice, as its nested <c>OnSqlite</c> and <c>OnPostgres</c>. Override <see cref="Settings"/> or <see cref="Time"/> to
+/// change the host.
 /// </summary>
-public abstract class DirectoryScenario : IAsyncLifetime
+public abstract class DirectoryScenario(TestStorage storage) : IAsyncLifetime
 {
     protected DirectoryTestHost Host { get; private set; } = null!;
     protected MatrixTerritory Territory { get; private set; } = null!;
@@ -24,7 +27,7 @@ public abstract class DirectoryScenario : IAsyncLifetime
 
     public virtual async Task InitializeAsync()
     {
-        Host = await DirectoryTestHost.StartAsync(Settings, Time);
+        Host = await DirectoryTestHost.StartAsync(Settings, Time, storage);
         Admin = await Host.SignInAdminAsync();
         Territory = await TestTerritory.CreateAsync(Host, Admin);
     }

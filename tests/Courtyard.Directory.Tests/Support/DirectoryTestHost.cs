@@ -1,60 +1,42 @@
-using System.Net;
-using System.Net.Sockets;
 using Courtyard.Directory.V1;
 using Courtyard.Testing.Authorization;
+using Courtyard.Testing.Services;
 using Grpc.Core;
 using Grpc.Net.Client;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Orleans.Storage;
 using DirectoryContract = Courtyard.Directory.V1.Directory;
 
 namespace Courtyard.Directory.Tests.Support;
 
-/// <summary>Which grain storage the test host runs on. SQLite and PostgreSQL join when Courtyard.Storage's Orleans provider lands.</summary>
-public enum TestStorage
-{
-    Memory,
-}
-
 /// <summary>
-/// Directory as it runs for real, in-process: a WebApplication on Kestrel (h2c port for gRPC, HTTP/1.1 port for the key
-/// set), an Orleans silo with localhost clustering, Courtyard authorization, signing key and first admin from
-/// configuration. Tests call it through Grpc.Net.Client.
+/// Directory as it runs for real, in-process: its Program's composition (ServiceDefaults, AddDirectory, MapDirectory)
+/// on Kestrel's free ports (h2c for gRPC, HTTP/1.1 for the key set), an Orleans silo, its own SQLite file or PostgreSQL
+/// database, the in-process event bus, Courtyard authorization, signing key and first admin from configuration. Tests
+/// call it through Grpc.Net.Client.
 /// </summary>
 public sealed class DirectoryTestHost : IAsyncDisposable
 {
     public const string AdminLogin = "admin";
     public const string AdminPassword = "admin-password-1";
 
-    private readonly WebApplication app;
-    private readonly string dataDir;
+    private readonly ServiceTestHost host;
 
-    private readonly bool ownsDataDir;
-
-    private DirectoryTestHost(WebApplication app, TestTokens tokens, string dataDir, bool ownsDataDir, Uri grpc, Uri http)
+    private DirectoryTestHost(ServiceTestHost host, TestTokens tokens)
     {
-        this.app = app;
-        this.dataDir = dataDir;
-        this.ownsDataDir = ownsDataDir;
+        this.host = host;
         Tokens = tokens;
-        GrpcAddress = grpc;
-        HttpAddress = http;
-        Channel = GrpcChannel.ForAddress(grpc);
     }
 
     public TestTokens Tokens { get; }
-    public Uri GrpcAddress { get; }
-    public Uri HttpAddress { get; }
-    public GrpcChannel Channel { get; }
-    public IServiceProvider Services => app.Services;
-    public IGrainFactory Grains => app.Services.GetRequiredService<IGrainFactory>();
-    public RecordingGrainStorage Storage => (RecordingGrainStorage)app.Services.GetRequiredKeyedService<IGrainStorage>(DirectoryOptions.ServiceName);
+    public TestStorage Storage => host.Storage;
+    public Uri GrpcAddress => host.GrpcAddress;
+    public Uri HttpAddress => host.HttpAddress;
+    public GrpcChannel Channel => host.Channel;
+    public IServiceProvider Services => host.Services;
+    public IGrainFactory Grains => host.Grains;
+
+    /// <summary>The underlying host: its database, committed events.</summary>
+    public ServiceTestHost Host => host;
 
     public DirectoryContract.DirectoryClient Client() => new(Channel);
 
@@ -62,19 +44,17 @@ public sealed class DirectoryTestHost : IAsyncDisposable
 
     /// <param name="settings">Configuration on top of the defaults below.</param>
     /// <param name="time">Directory's clock (Orleans keeps the real one).</param>
+    /// <param name="storage">SQLite (the embedded default) or PostgreSQL.</param>
     /// <param name="dataDir">A data folder the test keeps (and removes) itself; by default a fresh one removed on dispose.</param>
     /// <param name="signingKeyFromConfiguration">False: no configured key, so Directory keeps its key file in the data folder.</param>
+    /// <param name="postgresDatabase">A PostgreSQL database the test keeps itself (e.g. across a restart).</param>
     public static async Task<DirectoryTestHost> StartAsync(
-        IDictionary<string, string?>? settings = null, TimeProvider? time = null, TestStorage storage = TestStorage.Memory,
-        string? dataDir = null, bool signingKeyFromConfiguration = true)
+        IDictionary<string, string?>? settings = null, TimeProvider? time = null, TestStorage storage = TestStorage.Sqlite,
+        string? dataDir = null, bool signingKeyFromConfiguration = true, string? postgresDatabase = null)
     {
         var tokens = new TestTokens("test-key-1");
-        bool ownsDataDir = dataDir is null;
-        dataDir ??= Path.Combine(Path.GetTempPath(), "courtyard-directory-tests", Guid.NewGuid().ToString("N"));
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Development });
         var defaults = new Dictionary<string, string?>
         {
-            ["Courtyard:DataDir"] = dataDir,
             ["Directory:Bootstrap:AdminLogin"] = AdminLogin,
             ["Directory:Bootstrap:AdminPassword"] = AdminPassword,
             ["Directory:SignIn:FirstDelay"] = "00:00:00.050",
@@ -86,61 +66,35 @@ public sealed class DirectoryTestHost : IAsyncDisposable
             defaults["Directory:Signing:Keys:0:KeyId"] = tokens.KeyId;
             defaults["Directory:Signing:Keys:0:PrivateKeyPem"] = tokens.PrivateKeyPem;
         }
-        builder.Configuration.AddInMemoryCollection(defaults);
-        if (settings is not null)
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
-            builder.Configuration.AddInMemoryCollection(settings);
+            defaults[key] = value;
         }
-        builder.Logging.ClearProviders().AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
-        ListenOptions? grpcListen = null, httpListen = null;
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.Listen(IPAddress.Loopback, 0, listen =>
+        var host = await ServiceTestHost.StartAsync(DirectoryOptions.ServiceName,
+            builder =>
             {
-                listen.Protocols = HttpProtocols.Http2;
-                grpcListen = listen;
-            });
-            kestrel.Listen(IPAddress.Loopback, 0, listen =>
-            {
-                listen.Protocols = HttpProtocols.Http1;
-                httpListen = listen;
-            });
-        });
-        if (time is not null)
-        {
-            // Directory's clock only: Orleans keeps the real one for its own timers.
-            builder.Services.AddKeyedSingleton(DirectoryOptions.ServiceName, time);
-        }
-        builder.UseOrleans(silo =>
-        {
-            silo.UseLocalhostClustering(FreePort(), FreePort(), serviceId: "directory-tests", clusterId: Guid.NewGuid().ToString("N"));
-            ConfigureStorage(silo, storage);
-        });
-        builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<RefusalInterceptor>());
-        builder.AddDirectory();
-        var app = builder.Build();
-        app.MapDirectory();
-        await app.StartAsync();
-        return new DirectoryTestHost(app, tokens, dataDir, ownsDataDir,
-            new Uri($"http://{grpcListen!.IPEndPoint}"), new Uri($"http://{httpListen!.IPEndPoint}"));
+                if (time is not null)
+                {
+                    // Directory's clock only: Orleans keeps the real one for its own timers.
+                    builder.Services.AddKeyedSingleton(DirectoryOptions.ServiceName, time);
+                }
+                builder.AddDirectory();
+            },
+            app => app.MapDirectory(),
+            storage, defaults, dataDir,
+            postgresDatabases: postgresDatabase is null ? null : new Dictionary<string, string> { [DirectoryOptions.ServiceName] = postgresDatabase });
+        return new DirectoryTestHost(host, tokens);
     }
 
-    /// <summary>The "directory" grain storage: the one parameter that differs between storage runs.</summary>
-    private static void ConfigureStorage(ISiloBuilder silo, TestStorage storage)
+    /// <summary>Every integration event Directory committed so far (its outbox rows), oldest first.</summary>
+    public Task<IReadOnlyList<CommittedEvent>> CommittedEventsAsync() => host.CommittedEventsAsync(DirectoryOptions.ServiceName);
+
+    /// <summary>The committed events of one type, parsed.</summary>
+    public async Task<IReadOnlyList<T>> CommittedEventsAsync<T>() where T : Google.Protobuf.IMessage<T>, new()
     {
-        switch (storage)
-        {
-            case TestStorage.Memory:
-                // Orleans' own binary format ([Id] members only), as our storage will store states; the memory provider's
-                // default JSON would also write the pending effects, which are not state.
-                silo.AddMemoryGrainStorage("directory-memory", options => options.Configure<Orleans.Serialization.Serializer>(
-                    (memory, serializer) => memory.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer)));
-                silo.Services.AddKeyedSingleton<IGrainStorage>(DirectoryOptions.ServiceName, (services, _) =>
-                    new RecordingGrainStorage(services.GetRequiredKeyedService<IGrainStorage>("directory-memory")));
-                break;
-            default:
-                throw new ArgumentOutOfRangeException(nameof(storage), storage, null);
-        }
+        string type = Courtyard.Events.EventCatalog.Get<T>().Type;
+        var parser = new Google.Protobuf.MessageParser<T>(() => new T());
+        return (await CommittedEventsAsync()).Where(e => e.EventType == type).Select(e => parser.ParseJson(e.Payload)).ToArray();
     }
 
     /// <summary>Signs in through the API and returns the access token.</summary>
@@ -149,28 +103,5 @@ public sealed class DirectoryTestHost : IAsyncDisposable
 
     public Task<string> SignInAdminAsync() => SignInAsync(AdminLogin, AdminPassword);
 
-    public async ValueTask DisposeAsync()
-    {
-        Channel.Dispose();
-        await app.StopAsync();
-        await app.DisposeAsync();
-        if (!ownsDataDir)
-        {
-            return;
-        }
-        try
-        {
-            System.IO.Directory.Delete(dataDir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public ValueTask DisposeAsync() => host.DisposeAsync();
 }

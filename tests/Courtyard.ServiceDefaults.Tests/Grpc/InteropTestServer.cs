@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
+using Courtyard.Authorization;
+using Courtyard.Authorization.Access;
 using Courtyard.Interop.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
@@ -73,6 +75,9 @@ public sealed class InteropTestServer : IAsyncDisposable
         var logs = new CapturingLoggerProvider();
         builder.Logging.AddProvider(logs);
         builder.Services.AddSingleton<InteropCallLog>();
+        // The test service is open to anyone; like every service it says so in its access table.
+        var interop = global::Courtyard.Interop.V1.Interop.Descriptor;
+        builder.Services.AddRpcAccess(RpcAccessTable.For(interop).Anonymous([.. interop.Methods.Select(m => m.Name)]).Build());
         configure?.Invoke(builder);
         var app = builder.Build();
         app.MapServiceDefaults();
