@@ -27,6 +27,8 @@ public static class PortalExtensions
         var options = PortalOptions.From(builder.Configuration);
         builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
 
+        // One line per gRPC call at Information from the client factory: traces already show the calls.
+        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
         builder.Services.AddRazorComponents();
         // Chinese text as it is, not as &#x...; entities: pages a third the size on an old phone's slow connection.
         builder.Services.Configure<WebEncoderOptions>(encoders => encoders.TextEncoderSettings = new TextEncoderSettings(UnicodeRanges.All));

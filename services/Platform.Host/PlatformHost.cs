@@ -34,6 +34,7 @@ public static class PlatformHost
             [$"{ServiceOptions.Section}:HttpPort"] = settings.HttpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             [$"{ServiceOptions.Section}:DataDir"] = Path.GetFullPath(settings.DataDir),
         });
+        AddPortalLinks(builder, settings);
         builder.AddServiceDefaults(ServiceName);
         // One silo for every service's grains, localhost clustering unless Courtyard__Orleans__* says otherwise.
         builder.AddServiceSilo();
@@ -61,6 +62,30 @@ public static class PlatformHost
         app.MapStatusPage();
         app.MapPortal();
         return app;
+    }
+
+    /// <summary>
+    /// The portal runs on the HTTP port, so invitation slips (Directory) and printed notices (Councils) link to it there,
+    /// unless configuration names another public address. Port 0 (tests) leaves them to the caller.
+    /// </summary>
+    private static void AddPortalLinks(WebApplicationBuilder builder, HostSettings settings)
+    {
+        if (settings.HttpPort == 0)
+        {
+            return;
+        }
+        string address = builder.Configuration[$"{ServiceOptions.Section}:ListenAddress"] is { Length: > 0 } listen && listen != "0.0.0.0" ? listen : "127.0.0.1";
+        string portal = $"http://{address}:{settings.HttpPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+        var links = new Dictionary<string, string?>();
+        if (string.IsNullOrEmpty(builder.Configuration["Directory:Invitations:RedeemUrl"]))
+        {
+            links["Directory:Invitations:RedeemUrl"] = portal + "/join?code={code}";
+        }
+        if (string.IsNullOrEmpty(builder.Configuration["Courtyard:Councils:PublicNoticeBaseUrl"]))
+        {
+            links["Courtyard:Councils:PublicNoticeBaseUrl"] = portal + "/notices";
+        }
+        builder.Configuration.AddInMemoryCollection(links);
     }
 
     /// <summary>The lines printed at startup: where to connect, where the data is, what the silo is.</summary>

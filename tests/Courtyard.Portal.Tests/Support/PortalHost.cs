@@ -35,7 +35,7 @@ public sealed class PortalHost : IAsyncDisposable
     public static async Task<PortalHost> StartAsync(IDictionary<string, string?>? settings = null)
     {
         string root = Path.Combine(Path.GetTempPath(), "courtyard-portal-tests", Guid.NewGuid().ToString("N"));
-        var app = PlatformHost.Build(new HostSettings(GrpcPort: 0, HttpPort: 0, DataDir: Path.Combine(root, "data")), builder =>
+        var app = PlatformHost.Build(new HostSettings(GrpcPort: 0, HttpPort: FreePort(), DataDir: Path.Combine(root, "data")), builder =>
         {
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
             {
@@ -57,6 +57,14 @@ public sealed class PortalHost : IAsyncDisposable
             throw;
         }
         return new PortalHost(app, root);
+    }
+
+    /// <summary>A known HTTP port, so the links the services print (invitation slips, notices) point at this portal.</summary>
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()
