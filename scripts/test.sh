@@ -20,9 +20,9 @@ npm ci --prefix tests/Interop --no-audit --no-fund --loglevel=error || exit 1
 step "Node packages for the portal's browser tests (axe-core)"
 npm ci --prefix tests/Courtyard.Portal.Tests --no-audit --no-fund --loglevel=error || exit 1
 
-step "Chromium for the portal's browser tests"
-if ! command -v chromium >/dev/null; then
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || exit 1
+step "Chromium and a Chinese font for the portal's browser tests"
+if ! command -v chromium >/dev/null || ! fc-list :lang=zh | grep -q .; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; } || exit 1
 fi
 
 # Each server is stopped at the end only if this run started it.

@@ -42,7 +42,12 @@ public static class LiveTallyEndpoint
                 }
                 tally = tallies.Current;
             }
-            catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
+            catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled || cancellationToken.IsCancellationRequested)
+            {
+                // The browser went away (page closed, navigated on): nothing to tell anyone.
+                yield break;
+            }
+            catch (RpcException e)
             {
                 refused = ServiceMessage.From(e);
                 tally = null!;
