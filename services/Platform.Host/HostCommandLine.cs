@@ -20,15 +20,21 @@ public static class HostCommandLine
             DefaultValueFactory = _ => HostSettings.DefaultDataDir,
             HelpName = "DIR",
         };
+        var demo = new Option<bool>("--demo")
+        {
+            Description = "生成演示数据（街道、社区、120 户的院落、各角色账号、议题与表决），账号写入 DIR/demo-accounts.json；重复运行不会重复生成。" +
+                "Seed demo data (a street, a community, a courtyard of 120 households, an account for each role, proposals and votes); " +
+                "the accounts go to DIR/demo-accounts.json. Running it again duplicates nothing.",
+        };
         var root = new RootCommand(
             "院落自治平台 一体化主机：一个进程运行全部服务。\n" +
             "Courtyard Platform embedded host: every service in one process, SQLite files in the data folder.")
         {
-            grpcPort, httpPort, dataDir,
+            grpcPort, httpPort, dataDir, demo,
         };
         root.SetAction(async (parse, cancellationToken) =>
         {
-            var settings = new HostSettings(parse.GetValue(grpcPort), parse.GetValue(httpPort), parse.GetValue(dataDir)!);
+            var settings = new HostSettings(parse.GetValue(grpcPort), parse.GetValue(httpPort), parse.GetValue(dataDir)!, parse.GetValue(demo));
             if (settings.GrpcPort != 0 && settings.GrpcPort == settings.HttpPort)
             {
                 await error.WriteLineAsync(
@@ -116,9 +122,27 @@ public static class HostCommandLine
         {
             var started = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime();
             await output.WriteLineAsync(PlatformHost.DescribeAddresses(app));
+            var readyIn = (DateTime.UtcNow - started).TotalSeconds;
             await output.WriteLineAsync(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"就绪，用时 {(DateTime.UtcNow - started).TotalSeconds:F1} 秒。Ready in {(DateTime.UtcNow - started).TotalSeconds:F1} s. 按 Ctrl+C 停止。Press Ctrl+C to stop."));
+                $"就绪，用时 {readyIn:F1} 秒。Ready in {readyIn:F1} s. 按 Ctrl+C 停止。Press Ctrl+C to stop."));
             await output.FlushAsync();
+            if (settings.Demo)
+            {
+                await output.WriteLineAsync("正在生成演示数据… Seeding the demo…");
+                await output.FlushAsync();
+                try
+                {
+                    string accounts = await Demo.PlatformDemo.SeedAsync(app, app.Lifetime.ApplicationStopping);
+                    await output.WriteLineAsync($"演示数据已就绪，账号见 Demo ready; sign-in details: {accounts}");
+                    await output.FlushAsync();
+                }
+                catch (ServiceStartupException e)
+                {
+                    await error.WriteLineAsync(e.Message);
+                    await app.StopAsync();
+                    return 1;
+                }
+            }
             using var stopping = app.Lifetime.ApplicationStopping.Register(() => output.WriteLine("正在停止… Stopping…"));
             await app.WaitForShutdownAsync();
         }

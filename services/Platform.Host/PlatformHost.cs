@@ -2,6 +2,7 @@ using Courtyard.Councils;
 using Courtyard.Directory;
 using Courtyard.Portal;
 using Courtyard.ServiceDefaults;
+using Platform.Host.Demo;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -36,11 +37,18 @@ public static class PlatformHost
         });
         AddPortalLinks(builder, settings);
         builder.AddServiceDefaults(ServiceName);
+        if (settings.Demo)
+        {
+            PlatformDemo.Configure(builder, Path.GetFullPath(settings.DataDir));
+        }
         // One silo for every service's grains, localhost clustering unless Courtyard__Orleans__* says otherwise.
         builder.AddServiceSilo();
         // The host prints its own addresses at startup; the framework's lines would repeat them.
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         builder.Logging.AddFilter("Courtyard.ServiceDefaults.ServiceStorageStartup", LogLevel.Warning);
+        // Relay leases and subscriptions, the first admin: routine in one process, where every bus is in-process.
+        builder.Logging.AddFilter("Courtyard.Events", LogLevel.Warning);
+        builder.Logging.AddFilter("Courtyard.Directory.DirectoryBootstrap", LogLevel.Warning);
         // Orleans 10.4's watchdog reads its component timestamp before setting it and warns of a stall as long as the
         // machine's uptime at every start; a real stall on a desktop host is seen anyway (calls slow down).
         builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);

@@ -70,6 +70,17 @@ public sealed class CouncilsTestHost : IAsyncDisposable
         return (await host.CommittedEventsAsync(CouncilsNames.Service)).Where(e => e.EventType == type).Select(e => parser.ParseJson(e.Payload)).ToList();
     }
 
+    /// <summary>One of Directory's events as its relay publishes it: a CloudEvent from source "directory".</summary>
+    public static (string Topic, CloudEvent Event) FromDirectory<T>(string courtyardId, T message, string? eventId = null) where T : IMessage<T>
+    {
+        var row = EventCatalog.ToOutbox(courtyardId, message);
+        return (row.Topic, new CloudEvent
+        {
+            Id = eventId ?? "directory-test-" + Guid.NewGuid().ToString("N"), Source = "directory", Type = row.EventType,
+            Subject = courtyardId, Time = DateTimeOffset.UtcNow, Data = row.Payload,
+        });
+    }
+
     /// <summary>
     /// Delivers one of Directory's events to this process's subscribers through the event transport, as Directory's
     /// relay would, and returns once they settled (handled, or found handled before). The same <paramref name="eventId"/>
@@ -77,16 +88,11 @@ public sealed class CouncilsTestHost : IAsyncDisposable
     /// </summary>
     public async Task DeliverFromDirectoryAsync<T>(string courtyardId, T message, string? eventId = null) where T : IMessage<T>
     {
-        var row = EventCatalog.ToOutbox(courtyardId, message);
-        var cloudEvent = new CloudEvent
-        {
-            Id = eventId ?? "directory-test-" + Guid.NewGuid().ToString("N"), Source = "directory", Type = row.EventType,
-            Subject = courtyardId, Time = DateTimeOffset.UtcNow, Data = row.Payload,
-        };
-        var result = await Services.GetRequiredService<IEventTransport>().PublishAsync([OutgoingEvent.Create(row.Topic, cloudEvent)], CancellationToken.None);
+        var (topic, cloudEvent) = FromDirectory(courtyardId, message, eventId);
+        var result = await Services.GetRequiredService<IEventTransport>().PublishAsync([OutgoingEvent.Create(topic, cloudEvent)], CancellationToken.None);
         if (result.Accepted != 1)
         {
-            throw new InvalidOperationException($"{row.EventType} {cloudEvent.Id} was not delivered: {result.Error?.Message}");
+            throw new InvalidOperationException($"{cloudEvent.Type} {cloudEvent.Id} was not delivered: {result.Error?.Message}");
         }
     }
 

@@ -32,13 +32,14 @@ public sealed class RunningHost : IAsyncDisposable
             builder.AddProbe();
         }, map: app => app.MapProbe());
 
-    public static async Task<RunningHost> StartAsync(Action<WebApplicationBuilder>? configure = null, string? dataDir = null, Action<WebApplication>? map = null)
+    public static async Task<RunningHost> StartAsync(Action<WebApplicationBuilder>? configure = null, string? dataDir = null, Action<WebApplication>? map = null,
+        bool demo = false)
     {
         dataDir ??= NewDataDir();
         WebApplication? app = null;
         try
         {
-            app = PlatformHost.Build(new HostSettings(GrpcPort: 0, HttpPort: 0, DataDir: dataDir), configure, map);
+            app = PlatformHost.Build(new HostSettings(GrpcPort: 0, HttpPort: 0, DataDir: dataDir, Demo: demo), configure, map);
             await app.StartAsync();
             return new RunningHost(app, dataDir);
         }
@@ -58,11 +59,28 @@ public sealed class RunningHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (await StopAsync())
+        {
+            TryDelete(Path.GetDirectoryName(DataDir)!);
+        }
+    }
+
+    /// <summary>Stops the host and leaves its data folder, for a restart on it (disposing it later deletes nothing).</summary>
+    public async ValueTask StopKeepingDataAsync() => await StopAsync();
+
+    private async Task<bool> StopAsync()
+    {
+        if (Interlocked.Exchange(ref stopped, 1) == 1)
+        {
+            return false;
+        }
         Channel.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
-        TryDelete(Path.GetDirectoryName(DataDir)!);
+        return true;
     }
+
+    private int stopped;
 
     public static void TryDelete(string directory)
     {

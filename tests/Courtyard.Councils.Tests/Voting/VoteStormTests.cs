@@ -1,15 +1,23 @@
 using System.Collections.Concurrent;
 using Courtyard.Councils.V1;
+using Courtyard.Testing.Services;
 using static Courtyard.Councils.Tests.Scenario;
 
 namespace Courtyard.Councils.Tests.Voting;
 
-/// <summary>1,000 households vote and change their ballots concurrently; the tally equals a recount from the stored ballots.</summary>
-public sealed class VoteStormTests : IAsyncLifetime
+/// <summary>
+/// 1,000 households vote and change their ballots concurrently; the tally equals a recount from the stored ballots. On
+/// SQLite (the embedded default) and on PostgreSQL.
+/// </summary>
+public abstract class VoteStormTests(TestStorage storage) : IAsyncLifetime
 {
+    public sealed class OnSqlite() : VoteStormTests(TestStorage.Sqlite);
+
+    public sealed class OnPostgres() : VoteStormTests(TestStorage.Postgres);
+
     private CouncilsTestHost host = null!;
 
-    public async Task InitializeAsync() => host = await CouncilsTestHost.StartAsync();
+    public async Task InitializeAsync() => host = await CouncilsTestHost.StartAsync(storage: storage);
 
     public async Task DisposeAsync() => await host.DisposeAsync();
 

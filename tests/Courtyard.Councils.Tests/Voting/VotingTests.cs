@@ -35,6 +35,31 @@ public sealed class VotingTests : IAsyncLifetime
         Assert.Equal([true, false, false], audit.Ballots.Select(b => b.Superseded));
     }
 
+    /// <summary>
+    /// A receipt is given only once the ballot's journal entry is committed: right after each receipt, the ballot is in
+    /// the database's journal rows, read with SQL, not through any grain.
+    /// </summary>
+    [Fact]
+    public async Task A_ballot_is_acknowledged_only_once_its_journal_entry_is_stored()
+    {
+        var courtyard = await TestCourtyard.SeedAsync(host, 30);
+        var vote = await host.OpenVoteAsync(courtyard, await host.TableAsync(courtyard));
+        await using var database = await host.Host.OpenDatabaseAsync(CouncilsNames.Storage);
+        await using var count = database.CreateCommand();
+        count.CommandText = "SELECT COUNT(*) FROM journal_events WHERE stream = @stream";
+        var stream = count.CreateParameter();
+        stream.ParameterName = "stream";
+        stream.Value = $"councils.vote/{courtyard.Id}/{vote.Id}";
+        count.Parameters.Add(stream);
+
+        for (var household = 0; household < 30; household++)
+        {
+            await host.VoteAsync(courtyard, vote, household, BallotChoice.For);
+            // The vote's opening, then one entry per acknowledged ballot.
+            Assert.Equal(household + 2, Convert.ToInt32(await count.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
     [Fact]
     public async Task A_retried_ballot_returns_the_same_receipt_and_changes_nothing_also_after_the_grain_restarts()
     {

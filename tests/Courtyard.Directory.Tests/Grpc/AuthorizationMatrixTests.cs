@@ -48,4 +48,24 @@ public abstract class AuthorizationMatrixTests(TestStorage storage)
 
         Assert.True(mismatches.Count == 0, string.Join(Environment.NewLine, mismatches));
     }
+
+    /// <summary>EventAdmin (every service host maps it with its event bus) answers platform admins only; no token is UNAUTHENTICATED.</summary>
+    [Fact]
+    public async Task EventAdmin_is_for_platform_admins_only()
+    {
+        await using var host = await DirectoryTestHost.StartAsync(storage: storage);
+        var territory = await TestTerritory.CreateAsync(host, await host.SignInAdminAsync());
+        var matrix = new AuthorizationMatrix
+        {
+            Table = Courtyard.ServiceDefaults.EventAdminAccess.Table,
+            Invoker = host.Channel.CreateCallInvoker(),
+            Tokens = host.Tokens,
+            Territory = territory,
+            SampleId = (_, _) => DirectoryOptions.ServiceName,
+        };
+
+        var mismatches = await matrix.RunAsync();
+
+        Assert.True(mismatches.Count == 0, string.Join(Environment.NewLine, mismatches));
+    }
 }

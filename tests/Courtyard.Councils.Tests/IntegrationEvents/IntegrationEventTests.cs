@@ -6,7 +6,7 @@ using Courtyard.Councils.V1;
 using Courtyard.Councils.Voting;
 using Google.Protobuf.Reflection;
 
-namespace Courtyard.Councils.Tests;
+namespace Courtyard.Councils.Tests.IntegrationEvents;
 
 public sealed class IntegrationEventTests
 {
