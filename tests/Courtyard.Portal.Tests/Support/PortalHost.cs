@@ -32,16 +32,25 @@ public sealed class PortalHost : IAsyncDisposable
     public Uri GrpcAddress { get; }
     public IServiceProvider Services => app.Services;
 
-    public static async Task<PortalHost> StartAsync(IDictionary<string, string?>? settings = null)
+    /// <summary>demo-accounts.json as the demo wrote it (demo hosts only).</summary>
+    public Platform.Host.Demo.DemoAccounts? DemoAccounts { get; private init; }
+
+    public Platform.Host.Demo.DemoAccount DemoAccount(string role) => DemoAccounts!.Accounts.Single(a => a.Role == role);
+
+    /// <summary>With <paramref name="demo"/>, as `--demo` runs it: seeded, its accounts in <see cref="DemoAccounts"/>.</summary>
+    public static async Task<PortalHost> StartAsync(IDictionary<string, string?>? settings = null, bool demo = false)
     {
         string root = Path.Combine(Path.GetTempPath(), "courtyard-portal-tests", Guid.NewGuid().ToString("N"));
-        var app = PlatformHost.Build(new HostSettings(GrpcPort: 0, HttpPort: FreePort(), DataDir: Path.Combine(root, "data")), builder =>
+        var app = PlatformHost.Build(new HostSettings(GrpcPort: 0, HttpPort: FreePort(), DataDir: Path.Combine(root, "data"), Demo: demo), builder =>
         {
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            if (!demo)
             {
-                ["Directory:Bootstrap:AdminLogin"] = AdminLogin,
-                ["Directory:Bootstrap:AdminPassword"] = AdminPassword,
-            });
+                builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    ["Directory:Bootstrap:AdminLogin"] = AdminLogin,
+                    ["Directory:Bootstrap:AdminPassword"] = AdminPassword,
+                });
+            }
             if (settings is not null)
             {
                 builder.Configuration.AddInMemoryCollection(settings);
@@ -50,6 +59,11 @@ public sealed class PortalHost : IAsyncDisposable
         try
         {
             await app.StartAsync();
+            if (demo)
+            {
+                string path = await Platform.Host.Demo.PlatformDemo.SeedAsync(app);
+                return new PortalHost(app, root) { DemoAccounts = Platform.Host.Demo.DemoAccounts.Read(Path.GetDirectoryName(path)!) };
+            }
         }
         catch
         {
