@@ -41,6 +41,26 @@ public sealed partial class DataProtectionTests
         Assert.True(await connection.GetDatabase().ListLengthAsync("courtyard:portal:data-protection-keys") >= 1);
     }
 
+    [Fact]
+    public async Task A_form_posted_without_its_antiforgery_token_is_refused_and_does_nothing()
+    {
+        await using var portal = await StandalonePortal.StartAsync(new Dictionary<string, string?>
+        {
+            ["Courtyard:Services:directory"] = "http://127.0.0.1:9",
+            ["Courtyard:Services:councils"] = "http://127.0.0.1:9",
+        });
+        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
+
+        using var language = await browser.PostAsync(new Uri(portal.HttpAddress, "/preferences/language"),
+            new FormUrlEncodedContent(new Dictionary<string, string> { ["language"] = "en", ["returnUrl"] = "/" }));
+        using var signIn = await browser.PostAsync(new Uri(portal.HttpAddress, "/account/sign-in"),
+            new FormUrlEncodedContent(new Dictionary<string, string> { ["_handler"] = "sign-in", ["Form.Login"] = "13800000000", ["Form.Password"] = "x" }));
+
+        Assert.Equal(HttpStatusCode.BadRequest, language.StatusCode);
+        Assert.False(language.Headers.TryGetValues("Set-Cookie", out _));
+        Assert.Equal(HttpStatusCode.BadRequest, signIn.StatusCode);
+    }
+
     private static Task<HttpResponseMessage> PostLanguageAsync(HttpClient browser, Uri portal, string token) =>
         browser.PostAsync(new Uri(portal, "/preferences/language"), new FormUrlEncodedContent(new Dictionary<string, string>
         {
