@@ -7,6 +7,7 @@ using Courtyard.ServiceDefaults;
 using System.Text.Encodings.Web;
 using System.Text.Unicode;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.WebEncoders;
 using StackExchange.Redis;
 
@@ -46,6 +47,18 @@ public static class PortalExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseRequestLocalization();
+        // A browser never gets a bare 400/404/500: the portal's own page says what to do. Only for pages (Accept: text/html),
+        // so gRPC, health checks and Dapr callbacks in the same host keep their statuses as they are.
+        app.UseStatusCodePagesWithReExecute("/problem/{0}", createScopeForStatusCodePages: true);
+        app.Use((http, next) =>
+        {
+            if (!http.Request.Headers.Accept.ToString().Contains("text/html", StringComparison.Ordinal)
+                && http.Features.Get<IStatusCodePagesFeature>() is { } statusCodePages)
+            {
+                statusCodePages.Enabled = false;
+            }
+            return next(http);
+        });
         // Explicit because the embedded host is built by CreateSlimBuilder, which does not add them by itself; antiforgery
         // must come after authentication and authorization.
         app.UseAuthentication();

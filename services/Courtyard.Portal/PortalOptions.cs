@@ -17,6 +17,9 @@ public sealed class PortalOptions
     /// <summary>The Redis key (a list) holding the key ring.</summary>
     public const string DataProtectionRedisKey = "courtyard:portal:data-protection-keys";
 
+    /// <summary>How long a page waits for a service's answer before it says the outcome is unknown.</summary>
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>The courtyard whose notice board the home page shows to visitors who are not signed in (optional).</summary>
     public string? NoticeBoardCourtyardId { get; set; }
 

@@ -16,8 +16,9 @@ public static class PortalClients
 {
     public static void AddPortalClients(this WebApplicationBuilder builder)
     {
-        builder.AddServiceClient<DirectoryClient>("directory").AddCallCredentials(AddSignedInToken);
-        builder.AddServiceClient<Councils.V1.Councils.CouncilsClient>("councils").AddCallCredentials(AddSignedInToken);
+        var deadline = new CallDeadline(PortalOptions.From(builder.Configuration).CallTimeout);
+        builder.AddServiceClient<DirectoryClient>("directory").AddCallCredentials(AddSignedInToken).AddInterceptor(() => deadline);
+        builder.AddServiceClient<Councils.V1.Councils.CouncilsClient>("councils").AddCallCredentials(AddSignedInToken).AddInterceptor(() => deadline);
     }
 
     private static async Task AddSignedInToken(AuthInterceptorContext context, Metadata metadata, IServiceProvider services)

@@ -1,5 +1,6 @@
 using Courtyard.Portal.Tests.Support;
 using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
 
 namespace Courtyard.Portal.Tests.Votes;
 
@@ -99,5 +100,39 @@ public sealed class VoteTests : IAsyncLifetime
         var tally = await courtyard.Councils.GetTallyAsync(new Courtyard.Councils.V1.GetTallyRequest { CourtyardId = courtyard.CourtyardId, VoteId = voteId }, await courtyard.ChairAsync());
         Assert.Equal(1, tally.Participating.Voters);
         Assert.Equal(1, tally.InFavour.Voters);
+    }
+
+    [Fact]
+    public async Task A_ballot_the_service_never_confirmed_is_not_shown_as_cast_and_sending_it_again_records_it_once()
+    {
+        // A portal replica whose connection to Councils runs through a relay the test controls.
+        await using var proxy = new CuttableProxy(host.GrpcAddress);
+        await using var replica = await StandalonePortal.StartAsync(new Dictionary<string, string?>
+        {
+            ["Courtyard:Services:directory"] = host.GrpcAddress.ToString(),
+            ["Courtyard:Services:councils"] = proxy.Address.ToString(),
+            ["Courtyard:Portal:CallTimeout"] = "00:00:03",
+        });
+        var page = await chromium.OpenAsync(replica.HttpAddress, javaScript: false);
+        await page.SignInAsync(TestCourtyard.Phone(0), TestCourtyard.ResidentPassword);
+        await page.GotoAsync($"/votes/{voteId}");
+        await page.GetByLabel("同意").CheckAsync();
+
+        // The ballot reaches Councils, which records it, but its answer is lost on the way back to the portal.
+        proxy.SwallowAnswers();
+        await page.GetByRole(AriaRole.Button, new() { Name = "投票", Exact = true }).ClickAsync();
+        await Expect(page.Alert()).ToContainTextAsync("未能确认是否已办理");
+        await Expect(page.Alert()).ToContainTextAsync("不会重复计票");
+        await Expect(page.Status()).ToHaveCountAsync(0);
+        await Expect(page.Locator(".kept-choice")).ToHaveTextAsync("您的选择：同意");
+        await screenshots.TakeAsync(page, "outcome-unknown");
+
+        // The connection is back; the resident presses "投票" again on the same form.
+        proxy.Restore();
+        await page.GetByRole(AriaRole.Button, new() { Name = "投票", Exact = true }).ClickAsync();
+        await Expect(page.Status()).ToContainTextAsync("您的投票已记录");
+        await Expect(page.Locator(".receipt")).ToContainTextAsync("第几次投票1");
+        var tally = await courtyard.Councils.GetTallyAsync(new Courtyard.Councils.V1.GetTallyRequest { CourtyardId = courtyard.CourtyardId, VoteId = voteId }, await courtyard.ChairAsync());
+        Assert.Equal(1, tally.Participating.Voters);
     }
 }
