@@ -46,8 +46,11 @@ public sealed partial class JourneyTests : IAsyncLifetime
         // ---- The committee: roll, invitations ----
         await chair.SignInAsync(TestCourtyard.ChairLogin, courtyard.ChairPassword);
         await CheckAsync(chair, "home-chair");
+        // Enhanced navigation (blazor.web.js): following a link swaps the page without reloading it.
+        await chair.EvaluateAsync("() => window.notReloaded = true");
         await chair.GetByRole(AriaRole.Link, new() { Name = "院委会" }).ClickAsync();
         await Expect(chair.Locator("h1")).ToHaveTextAsync("院委会工作台");
+        Assert.True(await chair.EvaluateAsync<bool>("() => window.notReloaded === true"), "the link reloaded the whole page");
         await CheckAsync(chair, "committee");
 
         await chair.GetByRole(AriaRole.Link, new() { Name = "导入名册" }).ClickAsync();
