@@ -1,4 +1,5 @@
 using Courtyard.Authorization;
+using Courtyard.Directory.Audit;
 using Courtyard.Events.Hosting;
 using Courtyard.Authorization.Enforcement;
 using Courtyard.Authorization.Territory;
@@ -29,7 +30,8 @@ public static class DirectoryHostingExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.AddServiceStorage(DirectoryOptions.ServiceName);
         var services = builder.Services;
-        services.AddEventBus(DirectoryOptions.ServiceName, _ => { });
+        // Directory's relay publishes its membership events; its one consumer appends the audit entries its grains raise.
+        services.AddEventBus(DirectoryOptions.ServiceName, bus => bus.HandleAuditFacts());
         services.AddOptions<DirectoryOptions>().Bind(builder.Configuration.GetSection(DirectoryOptions.Section));
         services.TryAddKeyedSingleton(DirectoryOptions.ServiceName, TimeProvider.System);
         services.AddSingleton<SigningKeyRing>();

@@ -37,6 +37,7 @@ public abstract class AuditTamperTests(TestStorage storage) : DirectoryScenario(
                 RequestId = Calls.NewRequestId(), AccountId = account.AccountId, Role = Role.CommitteeMember, ScopeId = Territory.OwnCourtyardId,
             }, AdminHeaders);
         }
+        await Host.EventsDeliveredAsync();
     }
 
     public enum Tamper { ChangeContent, ChangeContentAndRehash, Delete, Swap, InsertForged }
