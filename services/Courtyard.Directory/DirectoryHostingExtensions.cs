@@ -1,14 +1,14 @@
 using Courtyard.Authorization;
-using Courtyard.Directory.Audit;
-using Courtyard.Events.Hosting;
 using Courtyard.Authorization.Enforcement;
 using Courtyard.Authorization.Territory;
 using Courtyard.Authorization.Tokens;
 using Courtyard.Directory.Accounts;
+using Courtyard.Directory.Audit;
 using Courtyard.Directory.Grpc;
 using Courtyard.Directory.Invitations;
 using Courtyard.Directory.Territory;
 using Courtyard.Directory.Tokens;
+using Courtyard.Events.Hosting;
 using Courtyard.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

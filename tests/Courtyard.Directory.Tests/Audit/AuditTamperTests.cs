@@ -1,9 +1,9 @@
+using System.Data.Common;
 using Courtyard.Directory.Audit;
 using Courtyard.Directory.Tests.Support;
 using Courtyard.Directory.V1;
 using Courtyard.Testing.Authorization;
 using Courtyard.Testing.Services;
-using System.Data.Common;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
