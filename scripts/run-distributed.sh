@@ -11,6 +11,11 @@
 # Ports of replica r (0 or 1) of the i-th service below: gRPC 5101+i+10r, HTTP 5181+i+10r, silo 11101+i+10r (two
 # processes on one machine must never share a silo port: Linux lets both bind it). Each process calls the others
 # through Courtyard:Services:<service> = the first replica's gRPC port.
+#
+# Access tokens: Directory's replicas sign with one key, generated once into $COURTYARD_DISTRIBUTED_DIR/
+# directory-signing-key.pem; every other service reads the public keys from Directory's first replica
+# (Courtyard:Authentication:DirectoryAddress). The first platform admin is $COURTYARD_ADMIN_LOGIN (default admin) with
+# $COURTYARD_ADMIN_PASSWORD, or a password generated once into $COURTYARD_DISTRIBUTED_DIR/admin-password.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -46,13 +51,19 @@ start() {
   bash scripts/postgres.sh start >/dev/null
   bash scripts/rabbitmq.sh start >/dev/null
   bash scripts/redis.sh start >/dev/null
+  # One signing key for every Directory replica, one first admin: kept across runs, readable by this user only.
+  (umask 077
+    [[ -f "$state/directory-signing-key.pem" ]] || openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt >"$state/directory-signing-key.pem"
+    [[ -f "$state/admin-password" ]] || openssl rand -base64 12 | tr -d '/+=\n' >"$state/admin-password")
+  local admin_login=${COURTYARD_ADMIN_LOGIN:-admin} admin_password=${COURTYARD_ADMIN_PASSWORD:-$(cat "$state/admin-password")}
 
-  # Where every service answers (its first replica), for the clients of the others.
+  # Where every service answers (its first replica), for the clients of the others; Directory's HTTP port for its keys.
   local -a addresses=()
-  local i=0 entry name project
+  local i=0 entry name project directory_http=""
   for entry in "${services[@]}"; do
     i=$((i + 1)); name=${entry%%:*}
     addresses+=("Courtyard__Services__$name=http://127.0.0.1:$((5100 + i))")
+    [[ "$name" != directory ]] || directory_http="http://127.0.0.1:$((5180 + i))"
   done
 
   local started=0
@@ -77,6 +88,14 @@ start() {
         "Courtyard__GrpcPort=$grpc" "Courtyard__HttpPort=$http" "Courtyard__DataDir=$state/$tag"
         "Courtyard__Events__Transport=rabbitmq" "Courtyard__Events__RabbitMq__Url=amqp://guest:guest@127.0.0.1:5672/"
         "${addresses[@]}")
+      if [[ "$name" == directory ]]; then
+        environment+=(
+          "Directory__Signing__Keys__0__KeyId=run-distributed-1"
+          "Directory__Signing__Keys__0__PrivateKeyPem=$(cat "$state/directory-signing-key.pem")"
+          "Directory__Bootstrap__AdminLogin=$admin_login" "Directory__Bootstrap__AdminPassword=$admin_password")
+      else
+        environment+=("Courtyard__Authentication__DirectoryAddress=$directory_http")
+      fi
       if [[ "$stateless" != *" $name "* ]]; then
         environment+=(
           "Courtyard__Orleans__Clustering=redis" "Courtyard__Orleans__RedisConnectionString=127.0.0.1:6379"
@@ -92,6 +111,7 @@ start() {
     done
   done
   [[ $started -gt 0 ]] || { echo "nothing started"; return 0; }
+  [[ -n "${COURTYARD_ADMIN_PASSWORD:-}" ]] || echo "admin: sign in to directory as $admin_login with the password in $state/admin-password"
   status --wait
 }
 

@@ -129,6 +129,12 @@ function checkConventions(obj, report) {
   }
   // Liveness asks only whether the process answers: an unreachable database must not restart the pod.
   if (app?.livenessProbe?.grpc && app.livenessProbe.grpc.service !== "liveness") report(`livenessProbe must ask for the grpc health service "liveness"`);
+  // Directory signs access tokens; every other service checks them against the keys Directory publishes (a service
+  // that cannot check tokens refuses to start).
+  const env = Object.fromEntries((app?.env ?? []).map((e) => [e.name, e]));
+  if (obj.metadata.name !== "directory" && !/^https?:\/\/[^/]+$/.test(env["Courtyard__Authentication__DirectoryAddress"]?.value ?? "")) {
+    report("Courtyard__Authentication__DirectoryAddress must name Directory's HTTP address (e.g. http://directory:5180)");
+  }
   checkSilo(obj, pod, app, report);
 }
 
@@ -250,7 +256,28 @@ spec:
         - name: councils
           image: x
           ports: [{containerPort: 5100}, {containerPort: 5180}]
-          env: [{name: Courtyard__Orleans__Clustering, value: redis}, {name: Courtyard__Orleans__RedisConnectionString, value: "redis:6379"}]
+          env: [{name: Courtyard__Orleans__Clustering, value: redis}, {name: Courtyard__Orleans__RedisConnectionString, value: "redis:6379"},
+            {name: Courtyard__Authentication__DirectoryAddress, value: "http://directory:5180"}]
+          readinessProbe: {grpc: {port: 5100}}
+          livenessProbe: {grpc: {port: 5100, service: liveness}}
+          resources: {requests: {cpu: 1m}, limits: {cpu: 1m}}
+          securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+`,
+  "service that cannot check access tokens": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: portal, labels: {app.kubernetes.io/component: service}}
+spec:
+  selector: {matchLabels: {a: b}}
+  template:
+    metadata:
+      labels: {a: b}
+      annotations: {dapr.io/enabled: "true", dapr.io/app-id: portal, dapr.io/app-port: "5180", dapr.io/app-protocol: http}
+    spec:
+      securityContext: {runAsNonRoot: true}
+      containers:
+        - name: portal
+          image: x
+          ports: [{containerPort: 5100}, {containerPort: 5180}]
           readinessProbe: {grpc: {port: 5100}}
           livenessProbe: {grpc: {port: 5100, service: liveness}}
           resources: {requests: {cpu: 1m}, limits: {cpu: 1m}}

@@ -1,13 +1,14 @@
 using Courtyard.Authorization;
-using Courtyard.Events.Hosting;
 using Courtyard.Authorization.Enforcement;
 using Courtyard.Authorization.Territory;
 using Courtyard.Authorization.Tokens;
 using Courtyard.Directory.Accounts;
+using Courtyard.Directory.Audit;
 using Courtyard.Directory.Grpc;
 using Courtyard.Directory.Invitations;
 using Courtyard.Directory.Territory;
 using Courtyard.Directory.Tokens;
+using Courtyard.Events.Hosting;
 using Courtyard.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -29,7 +30,8 @@ public static class DirectoryHostingExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.AddServiceStorage(DirectoryOptions.ServiceName);
         var services = builder.Services;
-        services.AddEventBus(DirectoryOptions.ServiceName, _ => { });
+        // Directory's relay publishes its membership events; its one consumer appends the audit entries its grains raise.
+        services.AddEventBus(DirectoryOptions.ServiceName, bus => bus.HandleAuditFacts());
         services.AddOptions<DirectoryOptions>().Bind(builder.Configuration.GetSection(DirectoryOptions.Section));
         services.TryAddKeyedSingleton(DirectoryOptions.ServiceName, TimeProvider.System);
         services.AddSingleton<SigningKeyRing>();

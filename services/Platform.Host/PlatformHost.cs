@@ -2,12 +2,12 @@ using Courtyard.Councils;
 using Courtyard.Directory;
 using Courtyard.Portal;
 using Courtyard.ServiceDefaults;
-using Platform.Host.Demo;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
+using Platform.Host.Demo;
 
 namespace Platform.Host;
 

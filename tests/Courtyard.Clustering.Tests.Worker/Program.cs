@@ -7,9 +7,9 @@ using Courtyard.Authorization;
 using Courtyard.Authorization.Access;
 using Courtyard.Clustering.Tests.Worker;
 using Courtyard.ServiceDefaults;
+using Courtyard.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime;
-using Courtyard.Storage;
 using Orleans.Storage;
 
 var builder = WebApplication.CreateSlimBuilder(args);

@@ -1,5 +1,5 @@
-using Grpc.Net.Client;
 using Courtyard.ServiceDefaults;
+using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 

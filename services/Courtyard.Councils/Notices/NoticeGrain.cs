@@ -1,7 +1,7 @@
 using Courtyard.Councils.Council;
 using Courtyard.Councils.IntegrationEvents;
-using Courtyard.Events;
 using Courtyard.Councils.Roll;
+using Courtyard.Events;
 using Courtyard.ServiceDefaults;
 using Courtyard.Storage;
 

@@ -1,9 +1,9 @@
 using Courtyard.Councils.Council;
 using Courtyard.Councils.IntegrationEvents;
-using Courtyard.Events;
 using Courtyard.Councils.Notices;
 using Courtyard.Councils.Roll;
 using Courtyard.Councils.Voting;
+using Courtyard.Events;
 using Courtyard.ServiceDefaults;
 using Courtyard.Storage;
 

@@ -109,9 +109,9 @@ public sealed class AccountFlows(IGrainFactory grains, AccessTokenIssuer tokens,
         else
         {
             login = await ClaimLoginAsync(accountId, request.RequestId, Logins.NormalizePhone(resident.Phone));
-            await account.CreateAsync(new CreateAccountCommand(request.RequestId, login, resident.Name, Passwords.Hash(password), actorId, courtyardId));
-            await grains.GetGrain<IAuditChainGrain>(courtyardId).AppendAsync(new AuditFact(AuditKind.AccountCreatedOnBehalf, actorId, accountId,
-                new Dictionary<string, string> { ["resident_id"] = resident.Id, ["login"] = Logins.MaskLogin(login) }));
+            await account.CreateAsync(new CreateAccountCommand(request.RequestId, login, resident.Name, Passwords.Hash(password), actorId, courtyardId,
+                new AuditFact(AuditKind.AccountCreatedOnBehalf, actorId, accountId,
+                    new Dictionary<string, string> { ["resident_id"] = resident.Id, ["login"] = Logins.MaskLogin(login) })));
         }
         await account.LinkResidentAsync(resident.Id, courtyardId);
         await roll.LinkAccountAsync(resident.Id, accountId);
@@ -138,9 +138,9 @@ public sealed class AccountFlows(IGrainFactory grains, AccessTokenIssuer tokens,
         else
         {
             string chain = string.IsNullOrEmpty(request.ScopeId) ? DirectoryIds.PlatformChain : request.ScopeId;
-            await account.CreateAsync(new CreateAccountCommand(request.RequestId, login, name, Passwords.Hash(password), actorId, chain));
-            await grains.GetGrain<IAuditChainGrain>(chain).AppendAsync(new AuditFact(AuditKind.AccountCreatedOnBehalf, actorId, accountId,
-                new Dictionary<string, string> { ["login"] = Logins.MaskLogin(login), ["staff"] = "true" }));
+            await account.CreateAsync(new CreateAccountCommand(request.RequestId, login, name, Passwords.Hash(password), actorId, chain,
+                new AuditFact(AuditKind.AccountCreatedOnBehalf, actorId, accountId,
+                    new Dictionary<string, string> { ["login"] = Logins.MaskLogin(login), ["staff"] = "true" })));
         }
         return new CreatedAccount { AccountId = accountId, Login = login, InitialPassword = password };
     }

@@ -71,6 +71,10 @@ internal sealed class AccountGrain(
         State.CreatedBy = command.CreatedBy;
         State.CreateRequestId = command.RequestId;
         State.AuditChain = command.AuditChain;
+        if (command.Recorded is { } recorded)
+        {
+            State.RecordAudit(command.AuditChain, recorded, State.CreatedAt);
+        }
         await state.WriteStateAsync();
     }
 
@@ -80,7 +84,9 @@ internal sealed class AccountGrain(
         var now = time.GetUtcNow();
         if (State.LockedUntil is { } until && until > now)
         {
-            await Audit(AuditKind.SignInFailed, new() { ["reason"] = "locked" });
+            // Nothing else changes, but the attempt is recorded: the write carries only its audit entry.
+            Audit(AuditKind.SignInFailed, new() { ["reason"] = "locked" });
+            await state.WriteStateAsync();
             throw Locked(until);
         }
         if (!Passwords.Verify(State.PasswordHash, password))
@@ -91,8 +97,8 @@ internal sealed class AccountGrain(
         State.ConsecutiveFailures = 0;
         State.LockedUntil = null;
         var token = OpenSession(Guid.NewGuid().ToString("N")[..12], now);
+        Audit(AuditKind.SignInSucceeded, []);
         await state.WriteStateAsync();
-        await Audit(AuditKind.SignInSucceeded, []);
         return new SignedIn(Profile(), token);
     }
 
@@ -220,9 +226,9 @@ internal sealed class AccountGrain(
             State.LockedUntil = now + Policy.LockoutDuration;
             State.ConsecutiveFailures = 0;
         }
-        await state.WriteStateAsync();
-        await Audit(locks ? AuditKind.AccountLocked : AuditKind.SignInFailed,
+        Audit(locks ? AuditKind.AccountLocked : AuditKind.SignInFailed,
             new() { ["consecutive_failures"] = failures.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        await state.WriteStateAsync();
         if (locks)
         {
             throw Locked(State.LockedUntil!.Value);
@@ -266,10 +272,11 @@ internal sealed class AccountGrain(
     private AccountProfile Profile() =>
         new(Id, State.Login, State.DisplayName, State.ResidentIds.ToArray(), State.GrantScopes.ToArray());
 
-    private Task Audit(AuditKind kind, Dictionary<string, string> details)
+    /// <summary>Records a sign-in attempt in the account's audit chain with the next state write (the same transaction).</summary>
+    private void Audit(AuditKind kind, Dictionary<string, string> details)
     {
         details["login"] = Logins.MaskLogin(State.Login);
-        return GrainFactory.GetGrain<IAuditChainGrain>(State.AuditChain).AppendAsync(new AuditFact(kind, Id, Id, details));
+        State.RecordAudit(State.AuditChain, new AuditFact(kind, Id, Id, details), time.GetUtcNow());
     }
 
     private void RequireExists()

@@ -1,3 +1,6 @@
+using Courtyard.Directory.Audit;
+using Courtyard.Storage;
+
 namespace Courtyard.Directory.Accounts;
 
 /// <summary>One sign-in session: a refresh token's hash. Refreshing replaces it with a new one of the same family.</summary>
@@ -14,7 +17,7 @@ public sealed class RefreshSession
 }
 
 [GenerateSerializer]
-public sealed class AccountState
+public sealed class AccountState : IHasPendingEffects
 {
     [Id(0)] public string Login { get; set; } = "";
     [Id(1)] public string DisplayName { get; set; } = "";
@@ -36,6 +39,10 @@ public sealed class AccountState
     [Id(12)] public string LastPasswordChangeRequestId { get; set; } = "";
 
     public bool Exists => Login.Length > 0;
+
+    /// <summary>The audit entries of a sign-in or a creation, committed with the write that records it.</summary>
+    [field: NonSerialized]
+    public PendingEffects Effects { get; } = new();
 }
 
 /// <summary>What a token is built from.</summary>
@@ -61,4 +68,5 @@ public sealed record CreateAccountCommand(
     [property: Id(2)] string DisplayName,
     [property: Id(3)] string PasswordHash,
     [property: Id(4)] string CreatedBy,
-    [property: Id(5)] string AuditChain);
+    [property: Id(5)] string AuditChain,
+    [property: Id(6)] AuditFact? Recorded = null);

@@ -23,8 +23,14 @@ public sealed record AuditVerification(
 /// </summary>
 public interface IAuditChainGrain : IGrainWithStringKey
 {
-    /// <summary>Appends an entry after the current head; returns its sequence number once it is stored.</summary>
+    /// <summary>Appends an entry after the current head, dated now; returns its sequence number once it is stored.</summary>
     Task<long> AppendAsync(AuditFact fact);
+
+    /// <summary>
+    /// Appends the entry a state change raised (<see cref="AuditTrail"/>), dated when it happened, with the delivery's
+    /// inbox mark in the same append: a repeated delivery appends nothing (InboxMarkAlreadyRecordedException).
+    /// </summary>
+    Task<long> RecordAsync(AuditFact fact, DateTimeOffset at, InboxMark mark);
 
     Task<IReadOnlyList<AuditRecord>> ListAsync(long fromSequence, int maxEntries);
 
@@ -56,12 +62,20 @@ internal sealed class AuditChainGrain(
     /// <summary>Rows read per round trip when a whole chain is verified.</summary>
     private const int VerifyPage = 1000;
 
-    public async Task<long> AppendAsync(AuditFact fact)
+    public Task<long> AppendAsync(AuditFact fact) => AppendAsync(fact, time.GetUtcNow());
+
+    public async Task<long> RecordAsync(AuditFact fact, DateTimeOffset at, InboxMark mark)
+    {
+        await journal.ConsumeAsync(mark);
+        return await AppendAsync(fact, at);
+    }
+
+    private async Task<long> AppendAsync(AuditFact fact, DateTimeOffset at)
     {
         var record = new AuditRecord
         {
             Sequence = State.Count + 1,
-            AtUnixMilliseconds = time.GetUtcNow().ToUnixTimeMilliseconds(),
+            AtUnixMilliseconds = at.ToUnixTimeMilliseconds(),
             Kind = (int)fact.Kind,
             ActorId = fact.ActorId,
             SubjectId = fact.SubjectId,

@@ -172,12 +172,7 @@ internal sealed class CourtyardRollGrain(
         {
             State.Effects.Publish(integrationEvent);
         }
-        await WriteAsync();
-        foreach (var (door, id) in doors)
-        {
-            byDoor[door] = id;
-        }
-        await AuditAsync(AuditKind.RollImported, command.ActorId, command.FileSha256, new()
+        Audit(AuditKind.RollImported, command.ActorId, command.FileSha256, new()
         {
             ["file_sha256"] = command.FileSha256,
             ["rows"] = Number(outcome.Rows),
@@ -186,6 +181,11 @@ internal sealed class CourtyardRollGrain(
             ["residents_added"] = Number(residentsAdded),
             ["residents_changed"] = Number(residentsChanged),
         });
+        await WriteAsync();
+        foreach (var (door, id) in doors)
+        {
+            byDoor[door] = id;
+        }
         return outcome;
     }
 
@@ -216,12 +216,12 @@ internal sealed class CourtyardRollGrain(
         State.Households[household.Id] = household;
         State.Requests.Add(command.RequestId, household.Id);
         State.Raise(CourtyardId, HouseholdChangedEvent(courtyard, household, [HouseholdChange.Registered], 0, time.GetUtcNow()));
-        await WriteAsync();
-        byDoor[household.Key] = household.Id;
-        await AuditAsync(AuditKind.HouseholdChanged, command.ActorId, household.Id, new()
+        Audit(AuditKind.HouseholdChanged, command.ActorId, household.Id, new()
         {
             ["change"] = "registered", ["area_dm2"] = Number(household.AreaDm2), ["occupancy"] = household.Occupancy.ToString(),
         });
+        await WriteAsync();
+        byDoor[household.Key] = household.Id;
         return Snapshot(household, courtyard);
     }
 
@@ -262,12 +262,12 @@ internal sealed class CourtyardRollGrain(
         }
         State.Requests.Add(command.RequestId, household.Id);
         State.Raise(CourtyardId, HouseholdChangedEvent(courtyard, household, changes, changes.Contains(HouseholdChange.Area) ? previousArea : 0, time.GetUtcNow()));
-        await WriteAsync();
-        await AuditAsync(AuditKind.HouseholdChanged, command.ActorId, household.Id, new()
+        Audit(AuditKind.HouseholdChanged, command.ActorId, household.Id, new()
         {
             ["change"] = string.Join(' ', changes), ["area_dm2"] = Number(household.AreaDm2), ["previous_area_dm2"] = Number(previousArea),
             ["occupancy"] = household.Occupancy.ToString(), ["reason"] = command.Reason,
         });
+        await WriteAsync();
         return Snapshot(household, courtyard);
     }
 
@@ -291,8 +291,8 @@ internal sealed class CourtyardRollGrain(
         household.RepresentativeId = residentId;
         State.Requests.Add(requestId, household.Id);
         State.Raise(CourtyardId, HouseholdChangedEvent(courtyard, household, [HouseholdChange.Representative], 0, time.GetUtcNow()));
+        Audit(AuditKind.HouseholdChanged, actorId, household.Id, new() { ["change"] = "representative", ["representative_id"] = residentId });
         await WriteAsync();
-        await AuditAsync(AuditKind.HouseholdChanged, actorId, household.Id, new() { ["change"] = "representative", ["representative_id"] = residentId });
         return Snapshot(household, courtyard);
     }
 
@@ -340,11 +340,11 @@ internal sealed class CourtyardRollGrain(
         State.Residents[resident.Id] = resident;
         State.Requests.Add(command.RequestId, resident.Id);
         State.Raise(CourtyardId, ResidentJoinedEvent(courtyard, resident));
-        await WriteAsync();
-        await AuditAsync(AuditKind.ResidentJoined, command.ActorId, resident.Id, new()
+        Audit(AuditKind.ResidentJoined, command.ActorId, resident.Id, new()
         {
             ["household_id"] = household.Id, ["relation"] = resident.Relation.ToString(), ["account_id"] = resident.AccountId,
         });
+        await WriteAsync();
         return Snapshot(resident, courtyard);
     }
 
@@ -388,8 +388,8 @@ internal sealed class CourtyardRollGrain(
             household.RepresentativeId = "";
             State.Raise(CourtyardId, HouseholdChangedEvent(courtyard, household, [HouseholdChange.Representative], 0, now));
         }
+        Audit(AuditKind.ResidentLeft, actorId, resident.Id, new() { ["household_id"] = resident.HouseholdId });
         await WriteAsync();
-        await AuditAsync(AuditKind.ResidentLeft, actorId, resident.Id, new() { ["household_id"] = resident.HouseholdId });
         return Snapshot(resident, courtyard);
     }
 
@@ -437,12 +437,12 @@ internal sealed class CourtyardRollGrain(
             State.Raise(CourtyardId, ResidentJoinedEvent(courtyard, resident));
         }
         State.Requests.Add(command.RequestId, resident.Id);
-        await WriteAsync();
-        await AuditAsync(AuditKind.InvitationRedeemed, command.AccountId, resident.Id, new()
+        Audit(AuditKind.InvitationRedeemed, command.AccountId, resident.Id, new()
         {
             ["household_id"] = household.Id, ["account_id"] = command.AccountId, ["relation"] = resident.Relation.ToString(),
             ["matched_roll_entry"] = listed is not null ? "true" : "false",
         });
+        await WriteAsync();
         return Snapshot(resident, courtyard);
     }
 
@@ -520,8 +520,9 @@ internal sealed class CourtyardRollGrain(
     private HouseholdRecord FindHousehold(string householdId) =>
         State.Households.GetValueOrDefault(householdId) ?? throw Refusals.HouseholdNotFound(householdId);
 
-    private Task AuditAsync(AuditKind kind, string actorId, string subjectId, Dictionary<string, string> details) =>
-        GrainFactory.GetGrain<IAuditChainGrain>(CourtyardId).AppendAsync(new AuditFact(kind, actorId, subjectId, details));
+    /// <summary>Records an audit entry in this courtyard's chain with the next state write (the same transaction).</summary>
+    private void Audit(AuditKind kind, string actorId, string subjectId, Dictionary<string, string> details) =>
+        State.RecordAudit(CourtyardId, new AuditFact(kind, actorId, subjectId, details), time.GetUtcNow());
 
     private HouseholdSnapshot Snapshot(HouseholdRecord household, TerritoryNodeSnapshot courtyard) => new(
         household.Id, household.Key, household.AreaDm2, household.Occupancy, household.RepresentativeId,

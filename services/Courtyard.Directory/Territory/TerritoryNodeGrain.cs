@@ -215,8 +215,8 @@ internal sealed class TerritoryNodeGrain(
             ValidFrom = Timestamp.FromDateTimeOffset(grant.ValidFrom),
             ValidUntil = grant.ValidUntil is { } end ? Timestamp.FromDateTimeOffset(end) : null,
         });
+        Audit(AuditKind.RoleGranted, command.ActorId, grant);
         await state.WriteStateAsync();
-        await Audit(AuditKind.RoleGranted, command.ActorId, grant);
         return grant.Copy();
     }
 
@@ -242,8 +242,8 @@ internal sealed class TerritoryNodeGrain(
             Scope = node.ToRef(),
             At = Timestamp.FromDateTimeOffset(grant.RevokedAt.Value),
         });
+        Audit(AuditKind.RoleRevoked, command.ActorId, grant);
         await state.WriteStateAsync();
-        await Audit(AuditKind.RoleRevoked, command.ActorId, grant);
         return grant.Copy();
     }
 
@@ -268,14 +268,15 @@ internal sealed class TerritoryNodeGrain(
     /// <summary>Events and audit entries of a courtyard go to the courtyard; those of a wider scope to that scope.</summary>
     private static string Subject(TerritoryNodeSnapshot node) => node.Id;
 
-    private Task Audit(AuditKind kind, string actorId, RoleGrantRecord grant) =>
-        GrainFactory.GetGrain<IAuditChainGrain>(Key).AppendAsync(new AuditFact(kind, actorId, grant.Id, new Dictionary<string, string>
+    /// <summary>Records the grant's change in this node's audit chain with the next state write (the same transaction).</summary>
+    private void Audit(AuditKind kind, string actorId, RoleGrantRecord grant) =>
+        State.RecordAudit(Key, new AuditFact(kind, actorId, grant.Id, new Dictionary<string, string>
         {
             ["account_id"] = grant.AccountId,
             ["role"] = RoleNames.Of(grant.Role),
             ["scope_id"] = Key,
             ["reason"] = grant.RevokeReason,
-        }));
+        }), time.GetUtcNow());
 
     private static string LevelName(TerritoryLevel level) => level switch
     {

@@ -59,6 +59,12 @@ public interface IEventTransport : IAsyncDisposable
     bool IsConnected => true;
 
     /// <summary>
+    /// <see cref="IsConnected"/> for readiness, connecting first if nothing has used the transport yet (a replica that
+    /// neither consumes nor holds the relay lease would otherwise never connect, and never be ready).
+    /// </summary>
+    Task<bool> CheckConnectionAsync(CancellationToken cancellationToken) => Task.FromResult(IsConnected);
+
+    /// <summary>
     /// Publishes <paramref name="events"/> in order. Transport failures are reported in the result, not thrown
     /// (only cancellation throws). Events after the first failure of a courtyard may or may not have gone out.
     /// </summary>

@@ -86,6 +86,22 @@ public sealed class RabbitMqTransport : IEventTransport
     /// <summary>The connection is open (it recovers by itself after the broker comes back).</summary>
     public bool IsConnected => connection is { IsOpen: true };
 
+    public async Task<bool> CheckConnectionAsync(CancellationToken cancellationToken)
+    {
+        if (connection is null && !disposed)
+        {
+            try
+            {
+                await GetConnectionAsync(cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException and not ObjectDisposedException)
+            {
+                return false;   // the broker cannot be reached (yet): not ready, asked again at the next probe
+            }
+        }
+        return IsConnected;
+    }
+
     public static string QueueName(string exchange, string consumer, string topic) => $"{exchange}.{consumer}.{topic}";
 
     public async Task<PublishResult> PublishAsync(IReadOnlyList<OutgoingEvent> events, CancellationToken cancellationToken)

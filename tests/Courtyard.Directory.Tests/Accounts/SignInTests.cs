@@ -59,7 +59,7 @@ public abstract class SignInTests(TestStorage storage) : DirectoryScenario(stora
         var tokens = await SignIn(created.Login, created.InitialPassword);
         var me = await Host.Client().WhoAmIAsync(new WhoAmIRequest(), DirectoryTestHost.Bearer(tokens.AccessToken));
         Assert.Equal("王秀英", me.Residencies.Single().DisplayName);
-        var audit = await Host.Client().ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = Territory.OwnCourtyardId }, AdminHeaders);
+        var audit = await Host.AuditEntriesAsync(Territory.OwnCourtyardId, AdminHeaders);
         var entry = audit.Entries.Single(e => e.Kind == AuditKind.AccountCreatedOnBehalf);
         Assert.Equal(created.AccountId, entry.SubjectId);
         Assert.NotEqual("", entry.ActorId);
@@ -87,7 +87,7 @@ public abstract class SignInTests(TestStorage storage) : DirectoryScenario(stora
         Assert.StartsWith("密码错误次数过多，账号已暂时锁定", stillLocked.Status.Detail);
         time.Advance(TimeSpan.FromMinutes(16));
         Assert.NotEmpty((await SignIn(created.Login, created.InitialPassword)).AccessToken);
-        var audit = await Host.Client().ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = Territory.OwnCourtyardId, MaxEntries = 1000 }, AdminHeaders);
+        var audit = await Host.AuditEntriesAsync(Territory.OwnCourtyardId, AdminHeaders);
         Assert.Equal(1, audit.Entries.Count(e => e.Kind == AuditKind.AccountLocked));
         Assert.True(audit.Entries.Count(e => e.Kind == AuditKind.SignInFailed) >= 5);
     }

@@ -1,9 +1,9 @@
+using System.Data.Common;
 using Courtyard.Directory.Audit;
 using Courtyard.Directory.Tests.Support;
 using Courtyard.Directory.V1;
 using Courtyard.Testing.Authorization;
 using Courtyard.Testing.Services;
-using System.Data.Common;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
@@ -37,6 +37,7 @@ public abstract class AuditTamperTests(TestStorage storage) : DirectoryScenario(
                 RequestId = Calls.NewRequestId(), AccountId = account.AccountId, Role = Role.CommitteeMember, ScopeId = Territory.OwnCourtyardId,
             }, AdminHeaders);
         }
+        await Host.EventsDeliveredAsync();
     }
 
     public enum Tamper { ChangeContent, ChangeContentAndRehash, Delete, Swap, InsertForged }

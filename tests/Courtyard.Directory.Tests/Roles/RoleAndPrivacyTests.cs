@@ -60,7 +60,7 @@ public abstract class RoleAndPrivacyTests(TestStorage storage) : DirectoryScenar
         var events = (await Host.CommittedEventsAsync()).Where(e => e.CourtyardId == Territory.OwnCourtyardId).Select(e => e.EventType).ToArray();
         Assert.Contains("courtyard.directory.role_granted.v1", events);
         Assert.Contains("courtyard.directory.role_revoked.v1", events);
-        var audit = await Host.Client().ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = Territory.OwnCourtyardId, MaxEntries = 1000 }, AdminHeaders);
+        var audit = await Host.AuditEntriesAsync(Territory.OwnCourtyardId, AdminHeaders);
         Assert.Contains(audit.Entries, e => e.Kind == AuditKind.RoleRevoked && e.SubjectId == grant.Id && e.Details["reason"] == "任期届满");
     }
 

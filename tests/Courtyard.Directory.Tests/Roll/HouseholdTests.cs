@@ -53,7 +53,7 @@ public abstract class HouseholdTests(TestStorage storage) : DirectoryScenario(st
         Assert.Equal(Territory.CommunityId, joined.Ref.CommunityId);
         Assert.Single((await Host.CommittedEventsAsync<ResidentLeft>()), e => e.ResidentId == owner.Id);
         Assert.Empty((await client.GetHouseholdAsync(new GetHouseholdRequest { HouseholdId = household.Id }, AdminHeaders)).ResidentIds);
-        var audit = await client.ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = Territory.OwnCourtyardId, MaxEntries = 1000 }, AdminHeaders);
+        var audit = await Host.AuditEntriesAsync(Territory.OwnCourtyardId, AdminHeaders);
         Assert.Contains(audit.Entries, e => e.Kind == AuditKind.HouseholdChanged && e.Details.GetValueOrDefault("reason") == "按不动产权证更正");
     }
 

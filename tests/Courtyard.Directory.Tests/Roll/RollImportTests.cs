@@ -60,14 +60,14 @@ public abstract class RollImportTests(TestStorage storage) : DirectoryScenario(s
         var client = Host.Client();
         await client.ImportAsync(Admin, Territory.OwnCourtyardId, RollFiles.Utf8(Spreadsheet));
         int eventsBefore = (await Host.CommittedEventsAsync()).Count;
-        var auditBefore = await client.ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = Territory.OwnCourtyardId }, AdminHeaders);
+        var auditBefore = await Host.AuditEntriesAsync(Territory.OwnCourtyardId, AdminHeaders);
 
         var (progress, status) = await client.ImportAsync(Admin, Territory.OwnCourtyardId, RollFiles.Utf8(Spreadsheet));
 
         Assert.Equal(StatusCode.OK, status.StatusCode);
         Assert.True(progress[^1].Summary.Unchanged);
         Assert.Equal(eventsBefore, (await Host.CommittedEventsAsync()).Count);
-        var auditAfter = await client.ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = Territory.OwnCourtyardId }, AdminHeaders);
+        var auditAfter = await Host.AuditEntriesAsync(Territory.OwnCourtyardId, AdminHeaders);
         Assert.Equal(auditBefore.LastSequence, auditAfter.LastSequence);
         Assert.Equal(3, (await client.AllHouseholdsAsync(Admin, Territory.OwnCourtyardId)).Count);
     }

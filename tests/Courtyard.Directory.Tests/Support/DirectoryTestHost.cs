@@ -97,6 +97,24 @@ public sealed class DirectoryTestHost : IAsyncDisposable
         return (await CommittedEventsAsync()).Where(e => e.EventType == type).Select(e => parser.ParseJson(e.Payload)).ToArray();
     }
 
+    /// <summary>
+    /// Waits until every event Directory committed has been delivered: its outbox has nothing unsent (in this process a
+    /// row is sent once its subscribers settled). Audit entries, raised with the changes they record, are then in their chains.
+    /// </summary>
+    public async Task EventsDeliveredAsync()
+    {
+        var outbox = Services.GetRequiredKeyedService<Courtyard.Events.EventBus>(DirectoryOptions.ServiceName).Storage.Outbox;
+        await Courtyard.Testing.Eventually.HoldsAsync(async () => (await outbox.GetStatsAsync()).Unsent == 0, TimeSpan.FromSeconds(30),
+            "Directory's events (its audit entries among them) were delivered");
+    }
+
+    /// <summary>A chain's audit entries once everything committed so far has reached it.</summary>
+    public async Task<ListAuditEntriesResponse> AuditEntriesAsync(string chainId, Metadata headers)
+    {
+        await EventsDeliveredAsync();
+        return await Client().ListAuditEntriesAsync(new ListAuditEntriesRequest { ChainId = chainId, MaxEntries = 1000 }, headers);
+    }
+
     /// <summary>Signs in through the API and returns the access token.</summary>
     public async Task<string> SignInAsync(string login, string password) =>
         (await Client().SignInAsync(new SignInRequest { Login = login, Password = password })).AccessToken;

@@ -2,9 +2,9 @@ using System.Collections.Concurrent;
 using System.Net;
 using Courtyard.Events.Testing;
 using Courtyard.Events.Tests.Support;
-using Courtyard.Testing;
 using Courtyard.Events.Transports;
 using Courtyard.Events.V1;
+using Courtyard.Testing;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -26,6 +26,21 @@ public class RabbitMqTests(TestRabbitMq broker)
         Exchange = exchange,
         RedeliveryBackoff = new Backoff(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(100)),
     });
+
+    /// <summary>
+    /// A replica that neither consumes nor holds the relay lease never uses its transport; readiness asks it to connect,
+    /// so it is ready once the broker answers (and not while it cannot be reached).
+    /// </summary>
+    [Fact]
+    public async Task A_transport_nothing_has_used_yet_connects_when_readiness_asks()
+    {
+        await using var unused = NewTransport(TestRabbitMq.UniqueName("unused"));
+        await using var unreachable = new RabbitMqTransport(new RabbitMqTransportOptions { Url = "amqp://guest:guest@127.0.0.1:1/" });
+
+        Assert.False(unused.IsConnected);
+        Assert.True(await unused.CheckConnectionAsync(CancellationToken.None));
+        Assert.False(await unreachable.CheckConnectionAsync(CancellationToken.None));
+    }
 
     [Fact]
     public async Task Events_flow_through_durable_queues_in_order_per_courtyard_with_the_envelope_intact()
