@@ -21,9 +21,14 @@ public sealed class Chromium : IAsyncDisposable
 
     private Chromium(IPlaywright playwright) => this.playwright = playwright;
 
-    public static async Task<Chromium> StartAsync() => new(await Playwright.CreateAsync());
+    public static async Task<Chromium> StartAsync()
+    {
+        // A loaded CI machine: wait up to 15 s for what a person would see (Playwright's default is 5 s).
+        Assertions.SetDefaultExpectTimeout(15_000);
+        return new(await Playwright.CreateAsync());
+    }
 
-    /// <summary>A person with their own browser: a 390 × 844 phone unless told otherwise; JavaScript on unless told otherwise.</summary>
+    /// <summary>A person with their own browser: 1024 × 900 unless told otherwise; JavaScript on unless told otherwise.</summary>
     public async Task<IPage> OpenAsync(Uri baseAddress, int width = 1024, int height = 900, bool javaScript = true)
     {
         string profile = Path.Combine(Path.GetTempPath(), "courtyard-portal-tests", "profile-" + Guid.NewGuid().ToString("N"));
