@@ -140,7 +140,7 @@ public sealed class VotingTests : IAsyncLifetime
         Assert.Equal((1, 1), (tally.PaperBallots, tally.ProxyBallots));
         var cast = (await host.EventsAsync<BallotCast>()).Where(e => e.VoteId == vote.Id).ToList();
         // Each ballot's BallotCast was committed with its journal entry: its provenance, never its choice.
-        Assert.Equal([byProxy.BallotId, onPaper.BallotId], cast.Select(e => e.BallotId).Order());
+        Assert.Equal(new[] { byProxy.BallotId, onPaper.BallotId }.Order(), cast.Select(e => e.BallotId).Order());
         Assert.Equal("BJ-2026-017", Assert.Single(cast, e => e.BallotId == onPaper.BallotId).Audit.Channel.Paper.PaperSerial);
         Assert.Equal("rs_daughter", Assert.Single(cast, e => e.BallotId == byProxy.BallotId).Audit.Channel.Proxy.ProxyId);
     }
