@@ -46,7 +46,9 @@ public static class PortalExtensions
     public static WebApplication MapPortal(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.UseRequestLocalization();
+        // The person's language for pages only: gRPC handlers in the same host keep the process's culture.
+        app.UseWhen(http => http.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) != true,
+            pages => pages.UseRequestLocalization());
         // A browser never gets a bare 400/404/500: the portal's own page says what to do. Only for pages (Accept: text/html),
         // so gRPC, health checks and Dapr callbacks in the same host keep their statuses as they are.
         app.UseStatusCodePagesWithReExecute("/problem/{0}", createScopeForStatusCodePages: true);
