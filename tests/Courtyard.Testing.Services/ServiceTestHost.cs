@@ -85,22 +85,40 @@ public sealed class ServiceTestHost : IAsyncDisposable
                 configuration[$"ConnectionStrings:{name}"] = databases[name];
             }
         }
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Development });
-        builder.Configuration.AddInMemoryCollection(configuration);
-        if (settings is not null)
+        WebApplication app;
+        for (int attempt = 1; ; attempt++)
         {
-            builder.Configuration.AddInMemoryCollection(settings);
+            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Development });
+            builder.Configuration.AddInMemoryCollection(configuration);
+            if (settings is not null)
+            {
+                builder.Configuration.AddInMemoryCollection(settings);
+            }
+            builder.AddServiceDefaults(serviceName);
+            add(builder);
+            app = builder.Build();
+            app.MapServiceDefaults();
+            map(app);
+            try
+            {
+                await app.StartAsync();
+                break;
+            }
+            catch (Exception e) when (attempt < 3 && IsPortTaken(e))
+            {
+                // The silo's free port is chosen before Orleans binds it; a test running beside this one took it meanwhile.
+                await app.DisposeAsync();
+            }
         }
-        builder.AddServiceDefaults(serviceName);
-        add(builder);
-        var app = builder.Build();
-        app.MapServiceDefaults();
-        map(app);
-        await app.StartAsync();
         // Databases the caller passed in are the caller's to drop; the ones made here are dropped on dispose.
         var owned = databases.Where(d => postgresDatabases?.ContainsKey(d.Key) != true).ToDictionary(d => d.Key, d => d.Value);
         return new ServiceTestHost(app, storage, dataDir, ownsDataDir, owned) { ConnectionStrings = databases };
     }
+
+    private static bool IsPortTaken(Exception e) =>
+        e is Microsoft.AspNetCore.Connections.AddressInUseException
+        || e.InnerException is { } inner && IsPortTaken(inner)
+        || e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse };
 
     /// <summary>The PostgreSQL connection string of each storage (empty on SQLite).</summary>
     public IReadOnlyDictionary<string, string> ConnectionStrings { get; private init; } = new Dictionary<string, string>();
