@@ -53,7 +53,12 @@ public sealed class TelemetryTests
     {
         var spans = new List<Activity>();
         var handled = new TaskCompletionSource<ActivityContext>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var host = await InteropTestServer.StartAsync<GrainInteropService>(new() { [ServiceTelemetryExtensions.TracingKey] = "true" }, builder =>
+        await using var host = await InteropTestServer.StartAsync<GrainInteropService>(new()
+        {
+            [ServiceTelemetryExtensions.TracingKey] = "true",
+            // The event bus brings EventAdmin, which only signed-in platform admins may call: the host needs a key source.
+            ["Courtyard:Authentication:DirectoryAddress"] = "http://127.0.0.1:9",
+        }, builder =>
         {
             builder.AddServiceStorage("probe");
             builder.Services.AddEventBus("probe", bus => bus.HandleWithoutStoredEffect<Probe.ProbeCounted>("probe-watcher", (_, _) =>
