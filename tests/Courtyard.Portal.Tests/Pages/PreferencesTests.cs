@@ -61,9 +61,14 @@ public sealed class PreferencesTests : IAsyncLifetime
         await page.GotoAsync("/account/sign-in");
         Assert.Equal(large, await RootFontSizeAsync(page));
         await page.GetByRole(AriaRole.Button, new() { Name = "大字：开" }).ClickAsync();
+        await Assertions.Expect(page.Locator("html")).Not.ToHaveClassAsync("large-text");
         Assert.Equal(normal, await RootFontSizeAsync(page));
     }
 
-    private static Task<double> RootFontSizeAsync(IPage page) =>
-        page.EvaluateAsync<double>("() => parseFloat(getComputedStyle(document.documentElement).fontSize)");
+    /// <summary>The root font size once the page's stylesheet has loaded: without JavaScript each tap loads a new page.</summary>
+    private static async Task<double> RootFontSizeAsync(IPage page)
+    {
+        await page.WaitForLoadStateAsync(LoadState.Load);
+        return await page.EvaluateAsync<double>("() => parseFloat(getComputedStyle(document.documentElement).fontSize)");
+    }
 }

@@ -81,14 +81,15 @@ public sealed class VoteTests : IAsyncLifetime
         {
             if (route.Request.Method == "POST" && Interlocked.Increment(ref posts) == 1)
             {
-                await route.FetchAsync();
-                await route.AbortAsync("connectionreset");
+                // Whatever the fetch does on a loaded machine, the browser must see the connection drop.
+                try { await route.FetchAsync(new() { Timeout = 60_000 }); }
+                finally { await route.AbortAsync("connectionreset"); }
                 return;
             }
             await route.ContinueAsync();
         });
         await page.GetByRole(AriaRole.Button, new() { Name = "投票", Exact = true }).ClickAsync();
-        await page.WaitForURLAsync(url => url.StartsWith("chrome-error:", StringComparison.Ordinal));
+        await page.WaitForURLAsync(url => url.StartsWith("chrome-error:", StringComparison.Ordinal), new() { Timeout = 90_000 });
         Assert.Equal(1, posts);
 
         // The browser's own "reload" sends the same form again: the same ballot, the same request id.

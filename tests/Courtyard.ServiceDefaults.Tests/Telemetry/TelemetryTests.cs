@@ -9,7 +9,12 @@ using OpenTelemetry.Trace;
 
 namespace Courtyard.ServiceDefaults.Tests.Telemetry;
 
-/// <summary>What an operator gets from every service without configuring anything: Prometheus metrics and connected traces.</summary>
+/// <summary>
+/// What an operator gets from every service without configuring anything: Prometheus metrics and connected traces.
+/// Activity listeners are process-wide, so a tracer in one test would also record the spans of hosts that other tests
+/// run beside it: these tests run alone.
+/// </summary>
+[Collection(TelemetryCollection.Name)]
 public sealed class TelemetryTests
 {
     [Fact]
@@ -94,4 +99,11 @@ public sealed class TelemetryTests
         Assert.True(consumer.StartTimeUtc >= write.StartTimeUtc + write.Duration, "the handler ran after the commit");
         Assert.Equal("0", server.GetTagItem("grpc.status_code")?.ToString() ?? server.GetTagItem("rpc.grpc.status_code")?.ToString());
     }
+}
+
+/// <summary>Runs its tests after every parallel test of the assembly, one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TelemetryCollection
+{
+    public const string Name = "Telemetry (alone: activity listeners are process-wide)";
 }
