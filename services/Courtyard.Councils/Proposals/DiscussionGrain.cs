@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Courtyard.Storage;
 using Orleans.EventSourcing;
 using Orleans.EventSourcing.CustomStorage;
@@ -5,12 +6,13 @@ using Orleans.Providers;
 
 namespace Courtyard.Councils.Proposals;
 
+/// <summary>A proposal's comments. Persistent and <c>[Immutable]</c>, like the vote's ballots (see VoteState): Orleans' copy for the tentative state shares it.</summary>
 [GenerateSerializer]
 public sealed class DiscussionState
 {
-    [Id(0)] public List<CommentView> Comments { get; set; } = [];
+    [Id(0), Immutable] public ImmutableList<CommentView> Comments { get; set; } = [];
 
-    public void Apply(CommentView comment) => Comments.Add(comment);
+    public void Apply(CommentView comment) => Comments = Comments.Add(comment);
 }
 
 [GenerateSerializer, Immutable]
