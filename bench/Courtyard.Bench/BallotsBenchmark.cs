@@ -4,8 +4,8 @@
 // (Orleans, event-sourced) → its journal in the embedded default's SQLite file (or PostgreSQL), acknowledged only once
 // committed. (1) Acknowledged ballots/s and p50/p99 at 1, 32 and 256 concurrent voters spread over --courtyards
 // courtyards, each with one open vote. (2) The cost of one ballot with 10 and with --prior ballots already cast in one
-// vote (sequential, --samples each): the event-sourced vote must not pay for the ballots before it. Final figures come
-// from the lead's quiet-window run.
+// vote (sequential, --samples each): the event-sourced vote must not pay for the ballots before it. Figures of record:
+// bench/README.md.
 using System.Diagnostics;
 using System.Text.Json;
 using Courtyard.Councils.Tests;
